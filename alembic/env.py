@@ -1,0 +1,38 @@
+"""Alembic environment: migrate the engine vitrage-persistor hands us.
+
+There is deliberately no ``__init__.py`` next to this file: a package named
+``alembic`` would shadow the alembic library itself.
+"""
+
+from alembic import context
+import sqlalchemy as sa
+
+from vitrage_persistor.storage import models
+
+target_metadata = models.Base.metadata
+
+
+def _run(connection):
+    context.configure(connection=connection,
+                      target_metadata=target_metadata,
+                      render_as_batch=connection.dialect.name == 'sqlite')
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    connection = context.config.attributes.get('connection')
+    if connection is not None:
+        _run(connection)
+        return
+    engine = context.config.attributes.get('engine')
+    if engine is None:
+        engine = sa.create_engine(
+            context.config.get_main_option('sqlalchemy.url'))
+    with engine.begin() as connection:
+        _run(connection)
+
+
+if context.is_offline_mode():
+    raise SystemExit('offline (--sql) migrations are not supported')
+run_migrations_online()

@@ -1,0 +1,112 @@
+"""``vitrage-persistor-manage``: database maintenance and status.
+
+Errors from the database are reported as one line on stderr with a
+non-zero exit status, never a traceback: operators run this from scripts.
+"""
+
+import sys
+
+from oslo_config import cfg
+from oslo_db import exception as db_exception
+import sqlalchemy.exc
+
+from vitrage_persistor import service
+from vitrage_persistor.storage import api as storage_api
+from vitrage_persistor.storage import migration
+
+
+def _db_upgrade(conf, store):
+    revision = conf.command.revision or 'head'
+    migration.upgrade(store, revision)
+    print('database upgraded to %s' % (migration.current(store) or 'base'))
+
+
+def _db_current(conf, store):
+    current = migration.current(store)
+    head = migration.head()
+    state = '(head)' if current == head else '(head is %s)' % head
+    print('%s %s' % (current or 'base', state))
+
+
+def _db_history(conf, store):
+    for revision, down, message in migration.history():
+        print('%s -> %s, %s' % (down or '<base>', revision,
+                                (message or '').splitlines()[0]))
+
+
+def _status(conf, store):
+    counts = store.event_counts()
+    print('events: %d' % counts['count'])
+    if counts['count']:
+        print('  ids: %s..%s' % (counts['min_id'], counts['max_id']))
+        print('  collector_timestamp: %s .. %s' % (counts['oldest'],
+                                                   counts['newest']))
+        for entity_type, n in sorted(counts['by_entity_type'].items()):
+            print('  %-28s %d' % (entity_type, n))
+    quarantine = store.quarantine_summary()
+    print('quarantined: %d' % sum(quarantine.values()))
+    for reason, n in sorted(quarantine.items()):
+        print('  %-28s %d' % (reason, n))
+    snapshots = store.list_snapshots()
+    print('snapshots: %d' % len(snapshots))
+    if snapshots:
+        newest = snapshots[-1]
+        print('  newest covers %s (event id %s)' % (
+            newest['collector_timestamp'], newest['last_event_id']))
+
+
+def _add_db_parsers(subparsers):
+    db = subparsers.add_parser('db', help='schema migrations')
+    db_sub = db.add_subparsers(dest='db_action')
+    db_sub.required = True
+    upgrade = db_sub.add_parser('upgrade', help='upgrade the schema')
+    upgrade.add_argument('revision', nargs='?', default='head')
+    upgrade.set_defaults(func=_db_upgrade)
+    db_sub.add_parser('current', help='show the current revision'
+                      ).set_defaults(func=_db_current)
+    db_sub.add_parser('history', help='list the revisions'
+                      ).set_defaults(func=_db_history)
+
+
+def _add_parsers(subparsers):
+    _add_db_parsers(subparsers)
+    subparsers.add_parser(
+        'status', help='event and quarantine counts, newest event, snapshots'
+    ).set_defaults(func=_status)
+
+
+command_opt = cfg.SubCommandOpt('command', title='commands',
+                                handler=_add_parsers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = service.make_conf()
+    conf.register_cli_opt(command_opt)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        service.prepare_service(argv, conf=conf)
+    except cfg.Error as exc:
+        print('vitrage-persistor-manage: %s' % exc, file=sys.stderr)
+        return 2
+    # Fail fast: a maintenance command must not sit in oslo.db's connect
+    # retry loop for minutes when the database is down.
+    store = storage_api.Store.from_conf(conf, max_retries=0)
+    try:
+        conf.command.func(conf, store)
+    except (db_exception.DBError, sqlalchemy.exc.SQLAlchemyError,
+            OSError, RuntimeError) as exc:
+        print('vitrage-persistor-manage: database error: %s' % _one_line(
+            exc), file=sys.stderr)
+        return 1
+    finally:
+        store.dispose()
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, 'orig', None) or exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+if __name__ == '__main__':
+    sys.exit(main())

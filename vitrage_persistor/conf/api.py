@@ -1,0 +1,36 @@
+"""``[api]``: the read-only REST API."""
+
+from oslo_config import cfg
+
+GROUP = 'api'
+
+OPTS = [
+    cfg.StrOpt(
+        'auth_strategy',
+        default='keystone',
+        choices=[('keystone', 'validate tokens with keystonemiddleware'),
+                 ('noauth', 'no authentication; for development only')],
+        help='How API requests are authenticated.'),
+    cfg.HostAddressOpt(
+        'host',
+        default='127.0.0.1',
+        help='Address the standalone development server binds to. '
+             'Production runs the WSGI application under a real server.'),
+    cfg.PortOpt(
+        'port',
+        default=8999,
+        help='Port of the standalone development server.'),
+    cfg.IntOpt(
+        'max_limit',
+        default=1000,
+        min=1,
+        help='Largest page of events one request may return.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

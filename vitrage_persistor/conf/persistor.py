@@ -1,0 +1,89 @@
+"""``[persistor]``: the listener service and its write path."""
+
+from oslo_config import cfg
+
+GROUP = 'persistor'
+
+OPTS = [
+    cfg.StrOpt(
+        'topic',
+        default='vitrage_persistor',
+        help='oslo.messaging notification topic the hooks publish to and '
+             'the agent consumes. The hooks publish at priority "sample", '
+             'so the broker queue is "<topic>.sample"; Vitrage\'s own '
+             'alarm-history persistor uses "<topic>.info" on the same '
+             'topic name and the two never compete for messages.'),
+    cfg.IntOpt(
+        'batch_size',
+        default=500,
+        min=1,
+        help='Largest number of notifications written in one database '
+             'transaction (the seed\'s bulk_limit). Bigger batches raise '
+             'throughput and memory use and hold more unacknowledged '
+             'messages in flight; see also batch_timeout.'),
+    cfg.FloatOpt(
+        'batch_timeout',
+        default=1.0,
+        min=0.01,
+        help='Seconds to wait for a batch to fill before writing what has '
+             'arrived (the seed\'s bulk_delay). It bounds the latency '
+             'between publish and commit when traffic is low.'),
+    cfg.StrOpt(
+        'pool',
+        default='vitrage-persistor',
+        help='Listener pool name. Every agent with the same pool shares one '
+             'queue and each message goes to only one of them, so agents on '
+             'several hosts scale out without duplicates. Agents in '
+             'different pools each get every message.'),
+    cfg.IntOpt(
+        'workers',
+        default=1,
+        min=1,
+        help='Number of agent processes started by one '
+             'vitrage-persistor-agent. Each has its own listener in the '
+             'same pool. The broker and database usually saturate first, '
+             'so more than the number of cores rarely helps.'),
+    cfg.IntOpt(
+        'max_payload_bytes',
+        default=4 * 1024 * 1024,
+        min=1024,
+        help='Largest JSON-encoded payload stored in the event table. '
+             'Bigger ones are quarantined with reason "oversized" instead of '
+             'being stored, so one runaway driver cannot bloat the table.'),
+    cfg.FloatOpt(
+        'requeue_backoff_max',
+        default=30.0,
+        min=0.1,
+        help='Longest pause, in seconds, between database retries while '
+             'the database is unreachable. The batch is requeued to the '
+             'broker each time, so nothing waits only in memory.'),
+    cfg.IntOpt(
+        'stats_interval',
+        default=60,
+        min=0,
+        help='Seconds between the INFO lines that report events stored, '
+             'duplicates, quarantined messages, batches and the lag '
+             'between collector_timestamp and commit. 0 disables them.'),
+    cfg.IntOpt(
+        'event_ttl',
+        default=0,
+        min=0,
+        help='Seconds to keep events. 0 keeps them forever. Expiry only '
+             'deletes events that a kept graph snapshot covers, so every '
+             'time inside the window can still be replayed.'),
+    cfg.StrOpt(
+        'snapshot_interval',
+        default='10000',
+        help='How often the warm standby (vitrage-persistor-replay follow) '
+             'writes a graph snapshot: a number of events ("10000") or of '
+             'seconds with an "s" suffix ("300s"). Frequent snapshots make '
+             'replay at any time faster and cost storage.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

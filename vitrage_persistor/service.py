@@ -1,0 +1,43 @@
+"""Service preparation: the one place where config is parsed and logging set.
+"""
+
+from oslo_config import cfg
+from oslo_log import log
+
+from vitrage_persistor import conf as persistor_conf
+from vitrage_persistor import version
+
+LOG = log.getLogger(__name__)
+
+_DEFAULT_LOG_LEVELS = [
+    'amqp=WARN', 'amqplib=WARN', 'kombu=WARN', 'oslo.messaging=INFO',
+    'oslo_messaging=INFO', 'sqlalchemy=WARN', 'alembic=WARN',
+    'stevedore=WARN', 'urllib3=WARN', 'iso8601=WARN',
+]
+
+
+def make_conf() -> cfg.ConfigOpts:
+    """Return a fresh ConfigOpts with every project option registered."""
+    conf = cfg.ConfigOpts()
+    log.register_options(conf)
+    persistor_conf.register_opts(conf)
+    return conf
+
+
+def prepare_service(argv: list[str] | None = None,
+                    config_files: list[str] | None = None,
+                    conf: cfg.ConfigOpts | None = None,
+                    setup_logging: bool = True) -> cfg.ConfigOpts:
+    """Parse ``argv`` and config files into a ConfigOpts and set up logging.
+
+    ``conf`` lets a command register its own CLI options first.
+    """
+    if conf is None:
+        conf = make_conf()
+    log.set_defaults(default_log_levels=_DEFAULT_LOG_LEVELS)
+    conf(argv or [], project='vitrage-persistor',
+         version=version.version_info.version_string(),
+         default_config_files=config_files)
+    if setup_logging:
+        log.setup(conf, 'vitrage-persistor')
+    return conf

@@ -1,0 +1,1 @@
+"""SQL storage: models, the enginefacade-based store, and migrations."""

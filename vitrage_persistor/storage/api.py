@@ -1,0 +1,322 @@
+"""The event store: batched idempotent inserts, ordered streams, snapshots.
+
+Every write of the agent goes through :meth:`Store.add_batch`: one
+transaction, and one multi-row INSERT per table with the dialect's own
+insert-ignore on ``message_id``, so a redelivered message never creates a
+second row. Reads are keyset-paginated in replay order, so memory stays
+bounded whatever the history length.
+"""
+
+import datetime
+import os
+from collections.abc import Iterator, Sequence
+
+from oslo_config import cfg
+from oslo_log import log
+from oslo_utils import timeutils
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+from vitrage_persistor.storage import engine
+from vitrage_persistor.storage import models
+from vitrage_persistor.storage import records
+from vitrage_persistor.storage import snapshot_codec
+
+LOG = log.getLogger(__name__)
+
+# SQLite's limit on bound parameters (32766 since 3.32) and MySQL's
+# max_allowed_packet (16 MiB by default) both cap one statement; a batch
+# is split into statements under these, still inside one transaction.
+_MAX_ROWS_PER_STATEMENT = {'sqlite': 2000}
+_MAX_BYTES_PER_STATEMENT = 8 * 1024 * 1024
+
+EVENT = models.Event.__table__
+SNAPSHOT = models.GraphSnapshot.__table__
+QUARANTINE = models.QuarantinedEvent.__table__
+
+
+def _insert_ignore(dialect_name: str, table: sa.Table):
+    """INSERT that silently skips rows whose message_id already exists."""
+    if dialect_name == 'postgresql':
+        return postgresql.insert(table).on_conflict_do_nothing(
+            index_elements=['message_id'])
+    if dialect_name == 'sqlite':
+        return sqlite.insert(table).on_conflict_do_nothing(
+            index_elements=['message_id'])
+    if dialect_name in ('mysql', 'mariadb'):
+        return mysql.insert(table).prefix_with('IGNORE')
+    raise NotImplementedError(
+        'unsupported database dialect %r' % dialect_name)
+
+
+def _chunks(rows: list[dict], dialect_name: str, size_of) -> Iterator[list]:
+    max_rows = _MAX_ROWS_PER_STATEMENT.get(dialect_name, len(rows) or 1)
+    chunk, nbytes = [], 0
+    for row in rows:
+        row_bytes = size_of(row)
+        if chunk and (len(chunk) >= max_rows or
+                      nbytes + row_bytes > _MAX_BYTES_PER_STATEMENT):
+            yield chunk
+            chunk, nbytes = [], 0
+        chunk.append(row)
+        nbytes += row_bytes
+    if chunk:
+        yield chunk
+
+
+def _event_row(event: records.EventRecord, now) -> dict:
+    return {
+        'message_id': event.message_id,
+        'collector_timestamp': records.utc_naive(event.collector_timestamp),
+        'publisher_id': event.publisher_id,
+        'sequence': event.sequence,
+        'event_type': event.event_type,
+        'entity_type': event.entity_type,
+        'datasource_action': event.datasource_action,
+        'stored_at': now,
+        'payload': event.payload_json,
+    }
+
+
+def _quarantine_row(item: records.QuarantineRecord, now) -> dict:
+    return {
+        'message_id': item.message_id,
+        'received_at': now,
+        'publisher_id': item.publisher_id,
+        'event_type': item.event_type,
+        'reason': item.reason,
+        'detail': item.detail,
+        'raw': item.raw,
+    }
+
+
+def _stored_event(row) -> records.StoredEvent:
+    return records.StoredEvent(
+        id=row.id, message_id=row.message_id,
+        collector_timestamp=row.collector_timestamp,
+        publisher_id=row.publisher_id, sequence=row.sequence,
+        event_type=row.event_type, entity_type=row.entity_type,
+        datasource_action=row.datasource_action,
+        payload=records.decode_payload(row.payload))
+
+
+_ORDER_COLUMNS = (EVENT.c.collector_timestamp, EVENT.c.publisher_id,
+                  EVENT.c.sequence, EVENT.c.id)
+_SNAPSHOT_KEY = (SNAPSHOT.c.collector_timestamp, SNAPSHOT.c.last_publisher_id,
+                 SNAPSHOT.c.last_sequence, SNAPSHOT.c.last_event_id)
+
+
+def _key_literal(key: records.OrderKey):
+    return sa.tuple_(
+        sa.literal(records.utc_naive(key.collector_timestamp), models.Timestamp),
+        sa.literal(key.publisher_id, sa.String()),
+        sa.literal(key.sequence, sa.BigInteger()),
+        sa.literal(key.id, sa.BigInteger()))
+
+
+class Store:
+    """Everything the services read and write, over one ``[database]``."""
+
+    def __init__(self, conf: cfg.ConfigOpts, **engine_overrides):
+        self.conf = conf
+        self._context = engine.make_context(conf, **engine_overrides)
+        self._url = conf.database.connection
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts, **overrides) -> 'Store':
+        url = conf.database.connection or ''
+        if url.startswith('sqlite:///'):
+            path = url[len('sqlite:///'):].split('?')[0]
+            if path and path != ':memory:':
+                os.makedirs(os.path.dirname(os.path.abspath(path)),
+                            exist_ok=True)
+        return cls(conf, **overrides)
+
+    # -- engine ---------------------------------------------------------
+
+    @property
+    def engine(self) -> sa.engine.Engine:
+        return self._context.writer.get_engine()
+
+    @property
+    def dialect_name(self) -> str:
+        return self.engine.dialect.name
+
+    def _writer(self):
+        return self._context.writer.connection.using(
+            engine.RequestContext())
+
+    def _reader(self):
+        return self._context.reader.connection.using(
+            engine.RequestContext())
+
+    def dispose(self) -> None:
+        if self._context._factory._started:
+            self.engine.dispose()
+
+    # -- writes ---------------------------------------------------------
+
+    def add_batch(self, events: Sequence[records.EventRecord],
+                  quarantined: Sequence[records.QuarantineRecord] = ()
+                  ) -> records.BatchResult:
+        """Store a batch in one transaction; skip known message_ids.
+
+        Returns how many events were new, how many were duplicates of rows
+        already stored (or repeated inside the batch), and how many
+        quarantine rows were new.
+        """
+        now = timeutils.utcnow()
+        unique: dict[str, records.EventRecord] = {}
+        for event in events:
+            unique.setdefault(event.message_id, event)
+        rows = [_event_row(e, now) for e in unique.values()]
+        q_rows = [_quarantine_row(q, now) for q in quarantined]
+        stored = q_stored = 0
+        with self._writer() as conn:
+            dialect = conn.dialect.name
+            for chunk in _chunks(rows, dialect,
+                                 lambda r: len(r['payload']) + 256):
+                result = conn.execute(_insert_ignore(dialect, EVENT), chunk)
+                stored += max(result.rowcount, 0)
+            for chunk in _chunks(q_rows, dialect,
+                                 lambda r: len(r['raw'] or '') + 512):
+                result = conn.execute(
+                    _insert_ignore(dialect, QUARANTINE), chunk)
+                q_stored += max(result.rowcount, 0)
+        return records.BatchResult(stored=stored,
+                                   duplicates=len(events) - stored,
+                                   quarantined=q_stored)
+
+    # -- event reads ------------------------------------------------------
+
+    def iter_events(self, after: records.OrderKey | None = None,
+                    until_time: datetime.datetime | None = None,
+                    until: records.OrderKey | None = None,
+                    page_size: int = 1000
+                    ) -> Iterator[records.StoredEvent]:
+        """Yield events in replay order, one keyset page at a time.
+
+        ``after`` is exclusive; ``until_time`` and ``until`` are inclusive.
+        """
+        order = sa.tuple_(*_ORDER_COLUMNS)
+        cursor = after
+        while True:
+            query = sa.select(EVENT).order_by(*_ORDER_COLUMNS).limit(
+                page_size)
+            if cursor is not None:
+                query = query.where(order > _key_literal(cursor))
+            if until_time is not None:
+                query = query.where(EVENT.c.collector_timestamp <=
+                                    records.utc_naive(until_time))
+            if until is not None:
+                query = query.where(order <= _key_literal(until))
+            with self._reader() as conn:
+                page = [_stored_event(r) for r in conn.execute(query)]
+            yield from page
+            if len(page) < page_size:
+                return
+            cursor = page[-1].order_key
+
+    def iter_events_by_id(self, after_id: int = 0, page_size: int = 1000
+                          ) -> Iterator[records.StoredEvent]:
+        """Yield events in insertion (id) order, as a tailing reader does."""
+        cursor = after_id
+        while True:
+            query = (sa.select(EVENT).where(EVENT.c.id > cursor)
+                     .order_by(EVENT.c.id).limit(page_size))
+            with self._reader() as conn:
+                page = [_stored_event(r) for r in conn.execute(query)]
+            yield from page
+            if len(page) < page_size:
+                return
+            cursor = page[-1].id
+
+    def get_event(self, event_id: int) -> records.StoredEvent | None:
+        with self._reader() as conn:
+            row = conn.execute(
+                sa.select(EVENT).where(EVENT.c.id == event_id)).first()
+        return _stored_event(row) if row is not None else None
+
+    def event_counts(self) -> dict:
+        """Counts and bounds of the event table, for status and the API."""
+        with self._reader() as conn:
+            row = conn.execute(sa.select(
+                sa.func.count(EVENT.c.id), sa.func.min(EVENT.c.id),
+                sa.func.max(EVENT.c.id),
+                sa.func.min(EVENT.c.collector_timestamp),
+                sa.func.max(EVENT.c.collector_timestamp))).one()
+            by_type = dict(conn.execute(
+                sa.select(EVENT.c.entity_type, sa.func.count(EVENT.c.id))
+                .group_by(EVENT.c.entity_type)).all())
+        return {'count': row[0], 'min_id': row[1], 'max_id': row[2],
+                'oldest': row[3], 'newest': row[4], 'by_entity_type': by_type}
+
+    def max_event_id(self) -> int:
+        with self._reader() as conn:
+            return conn.execute(
+                sa.select(sa.func.max(EVENT.c.id))).scalar() or 0
+
+    # -- quarantine --------------------------------------------------------
+
+    def quarantine_summary(self) -> dict[str, int]:
+        with self._reader() as conn:
+            return dict(conn.execute(
+                sa.select(QUARANTINE.c.reason, sa.func.count(QUARANTINE.c.id))
+                .group_by(QUARANTINE.c.reason)).all())
+
+    def list_quarantine(self, limit: int = 100) -> list[dict]:
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(QUARANTINE).order_by(
+                QUARANTINE.c.id).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+    # -- snapshots -------------------------------------------------------
+
+    def save_snapshot(self, snapshot: records.Snapshot) -> int:
+        now = timeutils.utcnow()
+        row = {
+            'created_at': now,
+            'collector_timestamp': snapshot.covers.collector_timestamp,
+            'last_publisher_id': snapshot.covers.publisher_id,
+            'last_sequence': snapshot.covers.sequence,
+            'last_event_id': snapshot.covers.id,
+            'max_event_id': snapshot.max_event_id,
+            'event_count': snapshot.event_count,
+            'format_version': snapshot.format_version,
+            'processor': snapshot.processor,
+            'vertex_count': snapshot.vertex_count,
+            'edge_count': snapshot.edge_count,
+            'data': snapshot_codec.encode(snapshot),
+        }
+        with self._writer() as conn:
+            result = conn.execute(sa.insert(SNAPSHOT), row)
+            return result.inserted_primary_key[0]
+
+    def latest_snapshot(self, at_or_before: records.OrderKey | None = None,
+                        at_or_before_time: datetime.datetime | None = None,
+                        processor: str | None = None
+                        ) -> records.Snapshot | None:
+        """The newest snapshot that covers no event after the target."""
+        key = sa.tuple_(*_SNAPSHOT_KEY)
+        query = sa.select(SNAPSHOT).order_by(
+            *(c.desc() for c in _SNAPSHOT_KEY)).limit(1)
+        if at_or_before_time is not None:
+            query = query.where(SNAPSHOT.c.collector_timestamp <=
+                                records.utc_naive(at_or_before_time))
+        if at_or_before is not None:
+            query = query.where(key <= _key_literal(at_or_before))
+        if processor is not None:
+            query = query.where(SNAPSHOT.c.processor == processor)
+        with self._reader() as conn:
+            row = conn.execute(query).first()
+        return snapshot_codec.decode_row(row) if row is not None else None
+
+    def list_snapshots(self) -> list[dict]:
+        """Snapshot metadata, oldest first, without the graph data."""
+        columns = [c for c in SNAPSHOT.c if c.name != 'data']
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(*columns).order_by(
+                SNAPSHOT.c.collector_timestamp, SNAPSHOT.c.id)).mappings()
+            return [dict(r) for r in rows]

@@ -1,0 +1,35 @@
+"""A private oslo.db enginefacade per store.
+
+Each :class:`~vitrage_persistor.storage.api.Store` gets its own
+``transaction_context``, configured from the ``[database]`` group of the
+ConfigOpts it was given, so two stores in one process (a test against
+SQLite and PostgreSQL, or replay reading while the agent writes) never
+share engine state by accident.
+"""
+
+from oslo_config import cfg
+from oslo_db.sqlalchemy import enginefacade
+
+# The [database] options that enginefacade understands; the rest of the
+# group (backend, db_max_retries...) belongs to the legacy DB API.
+_FACADE_KEYS = (
+    'connection', 'slave_connection', 'sqlite_synchronous', 'mysql_sql_mode',
+    'mysql_wsrep_sync_wait', 'connection_recycle_time', 'connection_debug',
+    'max_pool_size', 'max_overflow', 'pool_timeout', 'connection_trace',
+    'max_retries', 'retry_interval', 'connection_parameters',
+)
+
+
+class RequestContext:
+    """The context object enginefacade attaches its transaction state to."""
+
+
+def make_context(conf: cfg.ConfigOpts, **overrides):
+    """Return a configured, not yet started, transaction context."""
+    db = conf.database
+    kwargs = {key: getattr(db, key) for key in _FACADE_KEYS
+              if getattr(db, key, None) is not None}
+    kwargs.update(overrides)
+    context = enginefacade.transaction_context()
+    context.configure(**kwargs)
+    return context

@@ -1,0 +1,63 @@
+"""Run the Alembic migrations of the top-level ``alembic/`` environment.
+
+The environment is found next to the package in a checkout, or under
+``<prefix>/share/vitrage-persistor/alembic`` where pbr's ``data_files``
+put it in a wheel install, so ``db upgrade`` works from both.
+"""
+
+import os
+import sysconfig
+
+from alembic import command as alembic_command
+from alembic import config as alembic_config
+from alembic import migration as alembic_migration
+from alembic import script as alembic_script
+
+from vitrage_persistor.storage import api as storage_api
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_CANDIDATES = (
+    os.path.join(_HERE, '..', '..', 'alembic'),
+    os.path.join(sysconfig.get_paths()['data'], 'share',
+                 'vitrage-persistor', 'alembic'),
+)
+
+
+def script_location() -> str:
+    for candidate in _CANDIDATES:
+        if os.path.isfile(os.path.join(candidate, 'env.py')):
+            return os.path.normpath(candidate)
+    raise RuntimeError('cannot find the alembic migration environment; '
+                       'looked in %s' % ', '.join(
+                           os.path.normpath(c) for c in _CANDIDATES))
+
+
+def _config(store: storage_api.Store,
+            connection=None) -> alembic_config.Config:
+    config = alembic_config.Config()
+    config.set_main_option('script_location', script_location())
+    config.attributes['connection'] = connection
+    config.attributes['engine'] = store.engine
+    return config
+
+
+def upgrade(store: storage_api.Store, revision: str = 'head') -> None:
+    alembic_command.upgrade(_config(store), revision)
+
+
+def current(store: storage_api.Store) -> str | None:
+    with store.engine.connect() as conn:
+        context = alembic_migration.MigrationContext.configure(conn)
+        return context.get_current_revision()
+
+
+def head() -> str:
+    scripts = alembic_script.ScriptDirectory(script_location())
+    return scripts.get_current_head()
+
+
+def history() -> list[tuple[str, str | None, str]]:
+    """``(revision, down_revision, message)``, newest first."""
+    scripts = alembic_script.ScriptDirectory(script_location())
+    return [(s.revision, s.down_revision, s.doc)
+            for s in scripts.walk_revisions()]

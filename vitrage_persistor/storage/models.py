@@ -1,0 +1,106 @@
+"""SQLAlchemy models of the stored history.
+
+The tables are written by the persistor agent and read by replay and the
+API. The schema itself is created by the Alembic revisions under the
+top-level ``alembic/`` directory; these models must match them, which the
+functional migration tests check on every backend.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy import orm
+
+# SQLite auto-increments only "INTEGER PRIMARY KEY"; elsewhere the replay
+# cursor is a BIGINT so it never wraps.
+BigIntId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+# Microsecond precision everywhere (MySQL's DATETIME defaults to seconds).
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql')
+# Payloads up to [persistor] max_payload_bytes; MySQL's TEXT stops at 64 KiB.
+LongText = sa.Text().with_variant(mysql.LONGTEXT(), 'mysql')
+LongBlob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), 'mysql')
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class Event(Base):
+    """One enriched event, stored exactly once.
+
+    ``id`` is the global replay cursor: it only grows. Replay order is
+    ``(collector_timestamp, publisher_id, sequence, id)``; see
+    ``doc/source/ordering.rst``.
+    """
+
+    __tablename__ = 'event'
+    __table_args__ = (
+        sa.UniqueConstraint('message_id', name='uniq_event0message_id'),
+        sa.Index('ix_event_replay_order', 'collector_timestamp',
+                 'publisher_id', 'sequence', 'id'),
+        sa.Index('ix_event_entity_type', 'entity_type'),
+        {'mysql_charset': 'utf8mb4', 'mysql_engine': 'InnoDB'},
+    )
+
+    id = sa.Column(BigIntId, primary_key=True, autoincrement=True)
+    message_id = sa.Column(sa.String(64), nullable=False)
+    collector_timestamp = sa.Column(Timestamp, nullable=False)
+    publisher_id = sa.Column(sa.String(255), nullable=False, default='')
+    sequence = sa.Column(sa.BigInteger, nullable=False, default=0)
+    event_type = sa.Column(sa.String(255), nullable=False)
+    entity_type = sa.Column(sa.String(255), nullable=False)
+    datasource_action = sa.Column(sa.String(64), nullable=True)
+    stored_at = sa.Column(Timestamp, nullable=False)
+    payload = sa.Column(LongText, nullable=False)
+
+
+class GraphSnapshot(Base):
+    """A JSON (zlib-compressed) entity graph, never a pickle.
+
+    It holds the graph after applying, in replay order, every event whose
+    order key is at or before ``(collector_timestamp, last_publisher_id,
+    last_sequence, last_event_id)``. ``max_event_id`` is the largest event
+    id that existed when it was taken, so a reader can tell which late
+    arrivals it could not have seen.
+    """
+
+    __tablename__ = 'graph_snapshot'
+    __table_args__ = (
+        sa.Index('ix_graph_snapshot_collector_timestamp',
+                 'collector_timestamp'),
+        {'mysql_charset': 'utf8mb4', 'mysql_engine': 'InnoDB'},
+    )
+
+    id = sa.Column(BigIntId, primary_key=True, autoincrement=True)
+    created_at = sa.Column(Timestamp, nullable=False)
+    collector_timestamp = sa.Column(Timestamp, nullable=False)
+    last_publisher_id = sa.Column(sa.String(255), nullable=False)
+    last_sequence = sa.Column(sa.BigInteger, nullable=False)
+    last_event_id = sa.Column(sa.BigInteger, nullable=False)
+    max_event_id = sa.Column(sa.BigInteger, nullable=False)
+    event_count = sa.Column(sa.BigInteger, nullable=False, default=0)
+    format_version = sa.Column(sa.Integer, nullable=False)
+    processor = sa.Column(sa.String(64), nullable=False)
+    vertex_count = sa.Column(sa.Integer, nullable=False, default=0)
+    edge_count = sa.Column(sa.Integer, nullable=False, default=0)
+    data = sa.Column(LongBlob, nullable=False)
+
+
+class QuarantinedEvent(Base):
+    """A notification we refused to store as an event, and why."""
+
+    __tablename__ = 'quarantine'
+    __table_args__ = (
+        sa.UniqueConstraint('message_id', name='uniq_quarantine0message_id'),
+        sa.Index('ix_quarantine_reason', 'reason'),
+        sa.Index('ix_quarantine_received_at', 'received_at'),
+        {'mysql_charset': 'utf8mb4', 'mysql_engine': 'InnoDB'},
+    )
+
+    id = sa.Column(BigIntId, primary_key=True, autoincrement=True)
+    message_id = sa.Column(sa.String(64), nullable=True)
+    received_at = sa.Column(Timestamp, nullable=False)
+    publisher_id = sa.Column(sa.String(255), nullable=True)
+    event_type = sa.Column(sa.String(255), nullable=True)
+    reason = sa.Column(sa.String(64), nullable=False)
+    detail = sa.Column(sa.Text, nullable=False)
+    raw = sa.Column(LongText, nullable=True)

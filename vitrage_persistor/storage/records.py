@@ -1,0 +1,115 @@
+"""Plain records passed between the service, the store and replay.
+
+They keep the domain apart from the ORM rows: the store maps one to the
+other, and nothing outside ``storage/`` touches a SQLAlchemy object.
+"""
+
+import dataclasses
+import datetime
+import json
+from typing import Any
+
+
+def utc_naive(value: datetime.datetime) -> datetime.datetime:
+    """Return ``value`` as a naive UTC datetime, the stored form."""
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def encode_payload(payload: Any) -> str:
+    """Encode a payload as compact, strict JSON.
+
+    Non-ASCII is kept as is (the columns are utf8mb4 on MySQL), and NaN or
+    Infinity raise ``ValueError`` because they are not JSON.
+    """
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False,
+                      separators=(',', ':'))
+
+
+def decode_payload(text: str) -> Any:
+    return json.loads(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class EventRecord:
+    """An accepted event, ready to be stored."""
+
+    message_id: str
+    collector_timestamp: datetime.datetime
+    event_type: str
+    entity_type: str
+    payload_json: str
+    publisher_id: str = ''
+    sequence: int = 0
+    datasource_action: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class QuarantineRecord:
+    """A refused notification and the reason it was refused."""
+
+    reason: str
+    detail: str
+    raw: str | None
+    message_id: str | None = None
+    publisher_id: str | None = None
+    event_type: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredEvent:
+    """An event read back from the table, in replay order."""
+
+    id: int
+    message_id: str
+    collector_timestamp: datetime.datetime
+    publisher_id: str
+    sequence: int
+    event_type: str
+    entity_type: str
+    datasource_action: str | None
+    payload: dict
+
+    @property
+    def order_key(self) -> 'OrderKey':
+        return OrderKey(self.collector_timestamp, self.publisher_id,
+                        self.sequence, self.id)
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class OrderKey:
+    """The documented total replay order of events.
+
+    Events are applied by collector time; events stamped in the same
+    microsecond by one publisher keep its sequence, and the row id breaks
+    any remaining tie, so the order is the same on every replay.
+    """
+
+    collector_timestamp: datetime.datetime
+    publisher_id: str
+    sequence: int
+    id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchResult:
+    stored: int
+    duplicates: int
+    quarantined: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """A graph snapshot: the graph after every event up to ``covers``."""
+
+    covers: OrderKey
+    max_event_id: int
+    event_count: int
+    processor: str
+    graph: dict
+    format_version: int = 1
+    id: int | None = None
+    created_at: datetime.datetime | None = None
+    vertex_count: int = 0
+    edge_count: int = 0

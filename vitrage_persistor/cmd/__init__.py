@@ -4,6 +4,12 @@ The threading backend of oslo.service is chosen here, before anything else
 imports oslo.service: the project never uses eventlet.
 """
 
-from oslo_service import backend
+import warnings
+
+# Vitrage (an optional extra) installs eventlet; futurist then imports it and
+# warns on every command. We never use it.
+warnings.filterwarnings('ignore', message='.*Eventlet is deprecated')
+
+from oslo_service import backend  # noqa: E402
 
 backend.init_backend(backend.BackendType.THREADING)

@@ -1,0 +1,60 @@
+"""The wire format between the notifier hooks and the persistor agent.
+
+A hook publishes one oslo.messaging notification per enriched event:
+
+* topic ``[persistor] topic`` (``vitrage_persistor``), priority ``sample``,
+  so the broker queue is ``vitrage_persistor.sample`` and never the
+  ``vitrage_persistor.info`` queue that Vitrage's own persistor consumes;
+* ``event_type``: ``vitrage.persistor.event.<hook>``, where ``<hook>`` names
+  the hook point (``driver`` or ``collector``);
+* ``publisher_id``: ``vitrage.persistor.<hook>.<host>.<token>``, unique per
+  publishing process, so ``(publisher_id, sequence)`` is unique;
+* ``payload``: the envelope below, with the enriched event untouched in
+  ``event``.
+
+The agent also accepts a bare enriched event as the payload (a publisher
+that is not one of our hooks); it then has no hook stamp and no sequence.
+"""
+
+import datetime
+from typing import Any
+
+PRIORITY = 'sample'
+EVENT_TYPE_PREFIX = 'vitrage.persistor.event.'
+ENVELOPE_VERSION = 1
+ENVELOPE_KEY = 'vitrage_persistor_envelope'
+
+TIMESTAMP_FORMAT = '%Y-%m-%dT%H:%M:%S.%fZ'
+
+
+def event_type(hook: str) -> str:
+    return EVENT_TYPE_PREFIX + hook
+
+
+def format_timestamp(value: datetime.datetime) -> str:
+    """UTC, microseconds, e.g. ``2026-11-21T03:12:00.123456Z``."""
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value.strftime(TIMESTAMP_FORMAT)
+
+
+def wrap(event: dict, collector_timestamp: datetime.datetime,
+         sequence: int) -> dict:
+    """Build the notification payload for one enriched event."""
+    return {
+        ENVELOPE_KEY: ENVELOPE_VERSION,
+        'collector_timestamp': format_timestamp(collector_timestamp),
+        'sequence': sequence,
+        'event': event,
+    }
+
+
+def unwrap(payload: Any) -> tuple[Any, str | None, int]:
+    """Return ``(event, hook timestamp or None, sequence)``.
+
+    A payload without the envelope marker is taken as a bare event.
+    """
+    if isinstance(payload, dict) and ENVELOPE_KEY in payload:
+        return (payload.get('event'), payload.get('collector_timestamp'),
+                payload.get('sequence', 0))
+    return payload, None, 0

@@ -25,7 +25,10 @@ _CANDIDATES = (
 
 def script_location() -> str:
     for candidate in _CANDIDATES:
-        if os.path.isfile(os.path.join(candidate, 'env.py')):
+        # In a wheel install the first candidate is site-packages/alembic,
+        # the library itself: ours is the one with env.py *and* versions/.
+        if os.path.isfile(os.path.join(candidate, 'env.py')) and \
+                os.path.isdir(os.path.join(candidate, 'versions')):
             return os.path.normpath(candidate)
     raise RuntimeError('cannot find the alembic migration environment; '
                        'looked in %s' % ', '.join(

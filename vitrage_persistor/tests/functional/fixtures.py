@@ -58,8 +58,8 @@ def backend_classes(name, bases, namespace):
                             ('MariaDB',
                              test_fixtures.MySQLOpportunisticFixture)):
         cls_name = '%s%s' % (name, suffix)
-        classes[cls_name] = type(cls_name, bases,
-                                 dict(namespace, FIXTURE=fixture))
+        classes[cls_name] = type(cls_name, bases, dict(
+            namespace, FIXTURE=fixture, __module__=bases[0].__module__))
     return classes
 
 

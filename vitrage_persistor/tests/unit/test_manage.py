@@ -1,0 +1,57 @@
+import contextlib
+import io
+import os
+import socket
+
+from vitrage_persistor.cmd import manage
+from vitrage_persistor.tests import base
+
+
+def _closed_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class TestManage(base.TestCase):
+
+    def _run(self, *argv):
+        conf_file = os.path.join(self.state_dir, 'vp.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n' % self.state_dir)
+            f.write('[database]\nconnection = %s\n' % self.connection)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = manage.main(['--config-file', conf_file, *argv])
+        return rc, out.getvalue(), err.getvalue()
+
+    def test_upgrade_current_status_on_sqlite(self):
+        self.connection = 'sqlite:///%s/m.sqlite' % self.state_dir
+        rc, out, _ = self._run('db', 'current')
+        self.assertEqual(0, rc)
+        self.assertIn('base', out)
+        rc, out, _ = self._run('db', 'upgrade')
+        self.assertEqual(0, rc)
+        rc, out, _ = self._run('db', 'current')
+        self.assertEqual((0, True), (rc, '(head)' in out))
+        rc, out, _ = self._run('db', 'history')
+        self.assertIn('Initial schema', out)
+        rc, out, _ = self._run('status')
+        self.assertEqual(0, rc)
+        self.assertIn('events: 0', out)
+
+    def test_unreachable_database_is_one_clear_line(self):
+        self.connection = ('postgresql+psycopg2://u:p@127.0.0.1:%d/x'
+                           % _closed_port())
+        rc, out, err = self._run('db', 'upgrade')
+        self.assertEqual(1, rc)
+        self.assertEqual(1, len(err.strip().splitlines()), err)
+        self.assertIn('database error', err)
+        self.assertNotIn('Traceback', err)
+
+    def test_unreachable_database_status(self):
+        self.connection = ('mysql+pymysql://u:p@127.0.0.1:%d/x'
+                           % _closed_port())
+        rc, _, err = self._run('status')
+        self.assertEqual(1, rc)
+        self.assertIn("Can't connect", err)

@@ -11,11 +11,11 @@ DB_ROOT_PW=${MYSQL_ROOT_PW:-}
 DB_USER=openstack_citest
 DB_PW=openstack_citest
 
-SUDO=""
-AS_POSTGRES="runuser -u postgres --"
+SUDO=()
+AS_POSTGRES=(runuser -u postgres --)
 if [ "$(id -u)" != "0" ]; then
-    SUDO="sudo -H"
-    AS_POSTGRES="sudo -H -u postgres"
+    SUDO=(sudo -H)
+    AS_POSTGRES=(sudo -H -u postgres)
 fi
 
 apt_install() {
@@ -25,15 +25,16 @@ apt_install() {
         dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
     done
     if [ "${#missing[@]}" -gt 0 ]; then
-        $SUDO apt-get update -q
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -q -y \
+        "${SUDO[@]}" apt-get update -q
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -q -y \
             --no-install-recommends "${missing[@]}"
     fi
 }
 
 wait_for() {
     # wait_for <seconds> <command...>: retry until the command succeeds.
-    local deadline=$(( $(date +%s) + $1 ))
+    local deadline
+    deadline=$(( $(date +%s) + $1 ))
     shift
     until "$@" >/dev/null 2>&1; do
         if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -48,32 +49,33 @@ apt_install postgresql mariadb-server mariadb-client rabbitmq-server graphviz
 
 # --- PostgreSQL -----------------------------------------------------------
 if ! pg_isready -h 127.0.0.1 -q; then
-    for version in $(ls /etc/postgresql); do
-        $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start \
-            || true
+    for dir in /etc/postgresql/*; do
+        [ -d "$dir" ] || continue
+        "${SUDO[@]}" pg_ctlcluster --skip-systemctl-redirect \
+            "$(basename "$dir")" main start || true
     done
 fi
 wait_for 60 pg_isready -h 127.0.0.1 -q
-PSQL="$AS_POSTGRES psql -v ON_ERROR_STOP=1 -q"
-if ! $PSQL -tAc "SELECT 1 FROM pg_roles WHERE rolname='$DB_USER'" | grep -q 1;
+PSQL=("${AS_POSTGRES[@]}" psql -v ON_ERROR_STOP=1 -q)
+if ! "${PSQL[@]}" -tAc "SELECT 1 FROM pg_roles WHERE rolname='$DB_USER'" | grep -q 1;
 then
-    $PSQL -c "CREATE ROLE $DB_USER WITH CREATEDB LOGIN PASSWORD '$DB_PW'"
+    "${PSQL[@]}" -c "CREATE ROLE $DB_USER WITH CREATEDB LOGIN PASSWORD '$DB_PW'"
 fi
-if ! $PSQL -tAc "SELECT 1 FROM pg_database WHERE datname='$DB_USER'" \
+if ! "${PSQL[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname='$DB_USER'" \
         | grep -q 1; then
-    $PSQL -c "CREATE DATABASE $DB_USER OWNER $DB_USER"
+    "${PSQL[@]}" -c "CREATE DATABASE $DB_USER OWNER $DB_USER"
 fi
 
 # --- MariaDB -----------------------------------------------------------------
 if ! mysqladmin -uroot ${DB_ROOT_PW:+-p$DB_ROOT_PW} ping >/dev/null 2>&1; then
-    $SUDO mkdir -p /run/mysqld
-    $SUDO chown mysql:mysql /run/mysqld 2>/dev/null || true
-    $SUDO service mariadb start 2>/dev/null || \
-        $SUDO start-stop-daemon --start --oknodo --background \
+    "${SUDO[@]}" mkdir -p /run/mysqld
+    "${SUDO[@]}" chown mysql:mysql /run/mysqld 2>/dev/null || true
+    "${SUDO[@]}" service mariadb start 2>/dev/null || \
+        "${SUDO[@]}" start-stop-daemon --start --oknodo --background \
             --exec /usr/sbin/mariadbd
 fi
 wait_for 60 mysqladmin -uroot ${DB_ROOT_PW:+-p$DB_ROOT_PW} ping
-$SUDO mysql -uroot ${DB_ROOT_PW:+-p$DB_ROOT_PW} <<SQL
+"${SUDO[@]}" mysql -uroot ${DB_ROOT_PW:+-p$DB_ROOT_PW} <<SQL
 CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PW';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PW';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'%' WITH GRANT OPTION;
@@ -83,8 +85,8 @@ FLUSH PRIVILEGES;
 SQL
 
 # --- RabbitMQ ----------------------------------------------------------------
-if ! $SUDO rabbitmqctl -q status >/dev/null 2>&1; then
-    $SUDO env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached
+if ! "${SUDO[@]}" rabbitmqctl -q status >/dev/null 2>&1; then
+    "${SUDO[@]}" env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached
 fi
-wait_for 120 $SUDO rabbitmqctl await_startup
+wait_for 120 "${SUDO[@]}" rabbitmqctl await_startup
 echo "test setup done: PostgreSQL, MariaDB and RabbitMQ are up"

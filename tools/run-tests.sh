@@ -1,0 +1,58 @@
+#!/bin/bash
+# The project's test command: everything from a fresh clone.
+#
+#   tools/run-tests.sh [stestr filter...]
+#
+# 1. creates .venv (or $VP_VENV) and installs the project with its test
+#    requirements (the vitrage extra included);
+# 2. runs tools/test-setup.sh: PostgreSQL, MariaDB and RabbitMQ running,
+#    the openstack_citest user on both databases (needs root or sudo);
+# 3. runs the unit and functional tests with stestr against those real
+#    servers;
+# 4. prints "N passed, N failed, N skipped" as its last line and exits
+#    non-zero if any test failed or if no test ran.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+VENV=${VP_VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q --upgrade pip
+"$VENV/bin/pip" install -q -r requirements.txt -r test-requirements.txt
+"$VENV/bin/pip" install -q -e '.[vitrage]'
+
+if [ "${VP_SKIP_TEST_SETUP:-0}" != "1" ]; then
+    bash tools/test-setup.sh > "${TMPDIR:-/tmp}/vp-test-setup.log" 2>&1 || {
+        tail -n 40 "${TMPDIR:-/tmp}/vp-test-setup.log" >&2
+        echo "tools/test-setup.sh failed: the real servers are not ready" >&2
+        exit 1
+    }
+fi
+
+export PATH="$PWD/$VENV/bin:$PATH"
+rc=0
+stestr run "$@" || rc=$?
+
+totals=$(stestr last 2>/dev/null | sed -n '/^Totals/,/^Sum/p' || true)
+count() {
+    echo "$totals" | sed -n "s/^ - $1: \([0-9]*\)$/\1/p" | head -n 1
+}
+passed=$(count Passed)
+failed=$(count Failed)
+skipped=$(count Skipped)
+passed=${passed:-0}
+failed=${failed:-0}
+skipped=${skipped:-0}
+if [ "$rc" -eq 0 ] && [ "$failed" -ne 0 ]; then
+    rc=1
+fi
+if [ $((passed + failed)) -eq 0 ]; then
+    echo "no test ran" >&2
+    rc=1
+    [ "$failed" -ne 0 ] || failed=1
+fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+exit "$rc"

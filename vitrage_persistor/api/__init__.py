@@ -1,0 +1,1 @@
+"""The read-only REST API: events, quarantine, status and graphs."""

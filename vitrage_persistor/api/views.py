@@ -1,0 +1,45 @@
+"""JSON shapes of what the API returns."""
+
+import datetime
+
+from vitrage_persistor import envelope
+from vitrage_persistor.storage import records
+
+
+def timestamp(value: datetime.datetime | None) -> str | None:
+    return envelope.format_timestamp(value) if value is not None else None
+
+
+def event(item: records.StoredEvent) -> dict:
+    return {
+        'id': item.id,
+        'message_id': item.message_id,
+        'collector_timestamp': timestamp(item.collector_timestamp),
+        'publisher_id': item.publisher_id,
+        'sequence': item.sequence,
+        'event_type': item.event_type,
+        'entity_type': item.entity_type,
+        'datasource_action': item.datasource_action,
+        'payload': item.payload,
+    }
+
+
+def quarantined(row: dict) -> dict:
+    out = dict(row)
+    out['received_at'] = timestamp(out.get('received_at'))
+    return out
+
+
+def status(counts: dict, quarantine: dict, snapshots: list) -> dict:
+    return {
+        'events': {
+            'count': counts['count'],
+            'min_id': counts['min_id'],
+            'max_id': counts['max_id'],
+            'oldest': timestamp(counts['oldest']),
+            'newest': timestamp(counts['newest']),
+            'by_entity_type': counts['by_entity_type'],
+        },
+        'quarantine': quarantine,
+        'snapshots': len(snapshots),
+    }

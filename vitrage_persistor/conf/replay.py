@@ -26,6 +26,45 @@ OPTS = [
         min=1,
         help='Events read per database round trip while replaying. Memory '
              'use is bounded by this, whatever the history length.'),
+    cfg.ListOpt(
+        'datasource_types',
+        default=['nova.host', 'nova.instance', 'nova.zone', 'cinder.volume',
+                 'neutron.port', 'neutron.network', 'static', 'aodh',
+                 'doctor', 'nagios', 'collectd', 'heat.stack', 'kapacitor',
+                 'monasca', 'prometheus', 'trove.instance', 'trove.cluster',
+                 'zabbix'],
+        help='Datasource types whose transformers replay loads, i.e. '
+             'vitrage-graph\'s [datasources] types. Set it to the same list '
+             'as the vitrage-graph whose events are stored: a type missing '
+             'here makes its events fail to apply, and a listed type with '
+             'no datasources_values yaml gets the state "undefined '
+             'datasource", exactly as in vitrage-graph.'),
+    cfg.FloatOpt(
+        'poll_interval',
+        default=0.1,
+        min=0.01,
+        help='Seconds the warm standby (follow) sleeps when the event '
+             'table has nothing new. Lower means less lag and more '
+             'queries.'),
+    cfg.FloatOpt(
+        'gap_timeout',
+        default=30.0,
+        min=0,
+        help='Seconds the warm standby keeps looking for an event id that '
+             'was skipped (a transaction that committed after a later id, '
+             'or an id burnt by a duplicate). After this the gap is taken '
+             'as permanent.'),
+    cfg.StrOpt(
+        'dump_path',
+        default='$state_path/replay/current-graph.json',
+        help='Where the warm standby writes its current graph (JSON '
+             'snapshot form) on SIGUSR1, and when it stops, so that a '
+             'failover or the API can read it at once.'),
+    cfg.StrOpt(
+        'status_path',
+        default='$state_path/replay/follow-status.json',
+        help='Where the warm standby writes its position and lag, '
+             'rewritten at most once a second.'),
 ]
 
 

@@ -320,3 +320,75 @@ class Store:
             rows = conn.execute(sa.select(*columns).order_by(
                 SNAPSHOT.c.collector_timestamp, SNAPSHOT.c.id)).mappings()
             return [dict(r) for r in rows]
+
+    # -- replay and retention (additive) -----------------------------------
+
+    def count_events(self, after: records.OrderKey | None = None,
+                     until_time: datetime.datetime | None = None,
+                     until: records.OrderKey | None = None) -> int:
+        """How many events :meth:`iter_events` would yield (progress)."""
+        query = sa.select(sa.func.count(EVENT.c.id))
+        order = sa.tuple_(*_ORDER_COLUMNS)
+        if after is not None:
+            query = query.where(order > _key_literal(after))
+        if until_time is not None:
+            query = query.where(EVENT.c.collector_timestamp <=
+                                records.utc_naive(until_time))
+        if until is not None:
+            query = query.where(order <= _key_literal(until))
+        with self._reader() as conn:
+            return conn.execute(query).scalar() or 0
+
+    def first_event(self) -> records.StoredEvent | None:
+        """The first event in replay order, or None on an empty table."""
+        return next(iter(self.iter_events(page_size=1)), None)
+
+    def count_late_events(self, covers: records.OrderKey,
+                          max_event_id: int) -> int:
+        """Events a snapshot should hold but could not have seen.
+
+        They were stored after the snapshot was taken (id above its
+        ``max_event_id``) with an order key at or before what it covers:
+        late arrivals, which make that snapshot unusable.
+        """
+        order = sa.tuple_(*_ORDER_COLUMNS)
+        query = sa.select(sa.func.count(EVENT.c.id)).where(
+            EVENT.c.id > max_event_id, order <= _key_literal(covers))
+        with self._reader() as conn:
+            return conn.execute(query).scalar() or 0
+
+    def get_events_by_ids(self, ids: Sequence[int]
+                          ) -> list[records.StoredEvent]:
+        if not ids:
+            return []
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(EVENT).where(
+                EVENT.c.id.in_(list(ids))).order_by(EVENT.c.id))
+            return [_stored_event(r) for r in rows]
+
+    def get_snapshot(self, snapshot_id: int) -> records.Snapshot | None:
+        with self._reader() as conn:
+            row = conn.execute(sa.select(SNAPSHOT).where(
+                SNAPSHOT.c.id == snapshot_id)).first()
+        return snapshot_codec.decode_row(row) if row is not None else None
+
+    def delete_events_covered(self, covers: records.OrderKey,
+                              max_event_id: int) -> int:
+        """Delete the events a snapshot holds.
+
+        Those have a key at or before ``covers`` and an id at most
+        ``max_event_id``; late arrivals are kept.
+        """
+        order = sa.tuple_(*_ORDER_COLUMNS)
+        with self._writer() as conn:
+            result = conn.execute(sa.delete(EVENT).where(
+                EVENT.c.id <= max_event_id, order <= _key_literal(covers)))
+            return max(result.rowcount, 0)
+
+    def delete_snapshots(self, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        with self._writer() as conn:
+            result = conn.execute(sa.delete(SNAPSHOT).where(
+                SNAPSHOT.c.id.in_(list(ids))))
+            return max(result.rowcount, 0)

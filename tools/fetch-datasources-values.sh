@@ -1,0 +1,31 @@
+#!/bin/bash
+# Fetch Vitrage's etc/vitrage/datasources_values/*.yaml into a directory.
+#
+# The vitrage wheel on PyPI does not ship them (deployers have them under
+# /etc/vitrage/datasources_values); the sdist does. Replay needs the same
+# files vitrage-graph used, so point [replay] datasources_values_dir at
+# /etc/vitrage/datasources_values on a Vitrage host, or at the directory
+# this script fills.
+#
+# Usage: tools/fetch-datasources-values.sh DEST_DIR [VITRAGE_VERSION]
+set -euo pipefail
+
+dest=${1:?usage: $0 DEST_DIR [VITRAGE_VERSION]}
+version=${2:-15.0.1}
+python=${PYTHON:-python3}
+
+if compgen -G "$dest/*.yaml" > /dev/null; then
+    echo "$dest already has datasources_values"
+    exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$python" -m pip download --quiet "vitrage==$version" --no-binary :all: \
+    --no-deps -d "$work"
+tarball=$(ls "$work"/vitrage-*.tar.gz)
+tar -xzf "$tarball" -C "$work" \
+    "vitrage-$version/etc/vitrage/datasources_values"
+mkdir -p "$dest"
+cp "$work/vitrage-$version/etc/vitrage/datasources_values/"*.yaml "$dest/"
+echo "datasources_values of vitrage $version in $dest"

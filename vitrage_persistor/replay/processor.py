@@ -1,0 +1,197 @@
+"""Vitrage's own entity-graph processor, run standalone for replay.
+
+``vitrage.entity_graph.processor.processor.Processor`` builds exactly the
+graph vitrage-graph builds, but it was written for a process that is
+vitrage-graph: it reads the global ``oslo_config.cfg.CONF``, keeps the
+entity-key -> vitrage_id cache in a class attribute shared by every
+transformer, reads the wall clock when it marks things deleted, and
+mutates the events it is given. This adapter contains all four:
+
+* the global CONF is set up once, from our ``[replay]`` options, and
+  nothing else in vitrage-persistor touches it;
+* each adapter owns its id cache and swaps it into ``TransformerBase``
+  only while it applies events, under a process-wide lock, so two graphs
+  (a diff, a standby and an ad-hoc query) never share uuids;
+* the clock is pinned to each event's ``collector_timestamp`` (when the
+  driver enriched it) while the event is applied;
+* new vitrage_ids are derived from the event id and a counter instead of
+  uuid4, so replaying the same events from any snapshot gives the same
+  ids;
+* every stored payload is deep-copied before it is applied.
+"""
+
+import copy
+import datetime
+import hashlib
+import os
+import threading
+import uuid
+
+from oslo_config import cfg
+from oslo_log import log
+from oslo_utils import timeutils
+
+from vitrage_persistor.replay import errors, graph_json
+
+LOG = log.getLogger(__name__)
+
+# One lock for everything process-global that the processor touches:
+# cfg.CONF, TransformerBase.key_to_uuid_cache and timeutils' override.
+_LOCK = threading.RLock()
+_CONFIGURED: dict = {}
+_ID_NAMESPACE = uuid.UUID('5b0c3f4e-7d35-4a3c-9a63-0f3c1d6f2a11')
+
+
+class _Active(threading.local):
+    event_id = None
+    counter = 0
+
+
+_ACTIVE = _Active()
+
+
+class _ReplayUuids:
+    """Stands in for ``oslo_utils.uuidutils`` inside transformer_base.
+
+    Outside a replay it is the real thing (uuid4); inside, the id of a new
+    vertex is uuid5 of the event that created it, so it is the same on
+    every replay of the same history.
+    """
+
+    def __init__(self, real):
+        self._real = real
+
+    def generate_uuid(self, dashed=True):
+        if _ACTIVE.event_id is None:
+            return self._real.generate_uuid(dashed=dashed)
+        _ACTIVE.counter += 1
+        name = '%s.%d' % (_ACTIVE.event_id, _ACTIVE.counter)
+        value = uuid.uuid5(_ID_NAMESPACE, name)
+        return str(value) if dashed else value.hex
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def values_digest(values_dir: str, types: list[str]) -> str:
+    """Hash of the datasources_values yaml and the datasource types.
+
+    Both change the vertex states the processor computes, so they are part
+    of the processor's identity, and snapshots made with others are not
+    reused.
+    """
+    digest = hashlib.sha256(','.join(sorted(types)).encode())
+    for name in sorted(os.listdir(values_dir)):
+        path = os.path.join(values_dir, name)
+        if name.endswith('.yaml') and os.path.isfile(path):
+            digest.update(name.encode())
+            with open(path, 'rb') as f:
+                digest.update(f.read())
+    return digest.hexdigest()[:12]
+
+
+def _configure_vitrage(values_dir: str, types: list[str]) -> None:
+    """Set up the global cfg.CONF the way vitrage-graph's config does."""
+    from vitrage import opts as vitrage_opts
+    from vitrage.datasources import transformer_base
+
+    conf = cfg.CONF
+    wanted = (values_dir, tuple(types))
+    if _CONFIGURED.get('key') == wanted:
+        return
+    for group, options in vitrage_opts.list_opts():
+        try:
+            conf.register_opts(list(options),
+                               group=None if group == 'DEFAULT' else group)
+        except cfg.DuplicateOptError:
+            pass
+    if getattr(conf, '_args', None) is None:
+        conf([], project='vitrage', default_config_files=[],
+             default_config_dirs=[])
+    conf.set_override('types', list(types), 'datasources')
+    conf.set_override('datasources_values_dir', values_dir, 'entity_graph')
+    for ds in types:
+        if ds not in conf:
+            vitrage_opts.register_opts(ds, conf.datasources.path)
+    if not isinstance(transformer_base.uuidutils, _ReplayUuids):
+        transformer_base.uuidutils = _ReplayUuids(transformer_base.uuidutils)
+    _CONFIGURED['key'] = wanted
+
+
+def vitrage_version() -> str:
+    try:
+        from importlib import metadata
+        return metadata.version('vitrage')
+    except Exception:
+        return 'unknown'
+
+
+class VitrageProcessor:
+    """One replayed entity graph and the processor that keeps it."""
+
+    kind = 'vitrage'
+
+    def __init__(self, conf: cfg.ConfigOpts, document: dict | None = None):
+        values_dir = conf.replay.datasources_values_dir
+        types = list(conf.replay.datasource_types)
+        if not os.path.isdir(values_dir):
+            raise errors.ProcessorUnavailable(
+                '[replay] datasources_values_dir %s does not exist; get '
+                "Vitrage's datasources_values with "
+                'tools/fetch-datasources-values.sh' % values_dir)
+        try:
+            from vitrage.entity_graph.processor import processor
+            from vitrage.graph.driver.networkx_graph import NXGraph
+        except ImportError as exc:
+            raise errors.ProcessorUnavailable(
+                'vitrage is not installed (pip install '
+                'vitrage-persistor[vitrage]): %s' % exc) from exc
+        self.name = 'vitrage-%s+%s' % (vitrage_version(),
+                                       values_digest(values_dir, types))
+        with _LOCK:
+            _configure_vitrage(values_dir, types)
+            if document is not None:
+                graph, self.id_cache = graph_json.load(document)
+            else:
+                graph, self.id_cache = NXGraph('Entity Graph'), {}
+            self._processor = processor.Processor(e_graph=graph)
+        self.applied = 0
+        self.failed = 0
+
+    @property
+    def graph(self):
+        return self._processor.entity_graph
+
+    def apply(self, events) -> None:
+        """Apply stored events, in the order given, to the graph."""
+        from vitrage.datasources.transformer_base import TransformerBase
+
+        with _LOCK:
+            saved_cache = TransformerBase.key_to_uuid_cache
+            TransformerBase.key_to_uuid_cache = self.id_cache
+            try:
+                for event in events:
+                    self._apply_one(event)
+            finally:
+                TransformerBase.key_to_uuid_cache = saved_cache
+                timeutils.clear_time_override()
+                _ACTIVE.event_id = None
+
+    def _apply_one(self, event) -> None:
+        when = event.collector_timestamp
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        timeutils.set_time_override(when)
+        _ACTIVE.event_id, _ACTIVE.counter = event.id, 0
+        try:
+            self._processor.process_event(copy.deepcopy(event.payload))
+        except Exception:
+            # vitrage-graph logs and skips an event it cannot process
+            # (graph_init.EventsCoordination); so does replay.
+            self.failed += 1
+            LOG.warning('event %s could not be applied; skipped as '
+                        'vitrage-graph would', event.id, exc_info=True)
+        self.applied += 1
+
+    def to_document(self) -> dict:
+        return graph_json.dump(self.graph, self.id_cache, self.name)

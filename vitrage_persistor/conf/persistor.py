@@ -30,11 +30,16 @@ OPTS = [
              'between publish and commit when traffic is low.'),
     cfg.StrOpt(
         'pool',
-        default='vitrage-persistor',
-        help='Listener pool name. Every agent with the same pool shares one '
-             'queue and each message goes to only one of them, so agents on '
-             'several hosts scale out without duplicates. Agents in '
-             'different pools each get every message.'),
+        default='',
+        help='Listener pool name. Empty (the default) consumes the queue '
+             '"<topic>.sample" that the hooks\' notifier declares itself: '
+             'every agent, on any host, shares that one queue and each '
+             'message goes to only one of them. A non-empty name makes '
+             'the agents of that pool consume their own queue, named after '
+             'the pool, which gets its own copy of every message; use it '
+             'only for a second, independent consumer group, because the '
+             'notifier keeps filling "<topic>.sample" as well and an '
+             'unconsumed queue grows without bound.'),
     cfg.IntOpt(
         'workers',
         default=1,
@@ -57,6 +62,12 @@ OPTS = [
         help='Longest pause, in seconds, between database retries while '
              'the database is unreachable. The batch is requeued to the '
              'broker each time, so nothing waits only in memory.'),
+    cfg.FloatOpt(
+        'requeue_backoff_initial',
+        default=0.5,
+        min=0.01,
+        help='First pause, in seconds, after a failed database write; it '
+             'doubles on each further failure up to requeue_backoff_max.'),
     cfg.IntOpt(
         'stats_interval',
         default=60,

@@ -1,0 +1,1 @@
+"""The persistor agent: a batch listener that stores enriched events."""

@@ -1,0 +1,100 @@
+"""Which time an event is ordered by: its ``collector_timestamp``.
+
+The documented order, first that is present wins:
+
+1. the hook's stamp (``collector_timestamp`` in the envelope, see
+   :mod:`vitrage_persistor.envelope`): the time the collector handed the
+   event on, written by the process that saw it first;
+2. the event's own ``vitrage_sample_date``, set by Vitrage's
+   ``DriverBase`` when it enriched the event (a publisher that is not one of
+   our hooks sends bare events that still carry it);
+3. the oslo.messaging notification ``timestamp``, set by the notifier at
+   publish time: the last resort, because it measures the publish and not
+   the sample.
+
+A value that is present but cannot be parsed is an error, not a reason to
+fall through to the next source: silently picking a different clock would
+reorder the event on replay. The result is a naive UTC datetime with
+microseconds, the stored form.
+"""
+
+import datetime
+from typing import Any
+
+from oslo_utils import timeutils
+
+SOURCE_HOOK = 'hook'
+SOURCE_SAMPLE_DATE = 'vitrage_sample_date'
+SOURCE_NOTIFICATION = 'notification'
+
+SAMPLE_DATE_KEY = 'vitrage_sample_date'
+
+# Years outside this window are almost surely a bug in a publisher (epoch
+# zero, a year typo); they would sort the event before or after everything.
+_MIN_YEAR = 2000
+_MAX_YEAR = 2200
+
+
+class TimestampError(ValueError):
+    """The event's time is missing or unusable; ``reason`` says which."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def parse(value: Any) -> datetime.datetime:
+    """Parse an ISO 8601 or oslo ``str(datetime)`` value to naive UTC.
+
+    A value without a zone is taken as UTC, as Vitrage and oslo.messaging
+    write them.
+    """
+    if isinstance(value, datetime.datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            parsed = timeutils.parse_isotime(value.strip())
+        except ValueError:
+            # oslo.messaging's str(utcnow()): '2026-11-22 10:57:41.123456'
+            parsed = datetime.datetime.fromisoformat(value.strip())
+    else:
+        raise ValueError('not a timestamp: %r' % (value,))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(
+            datetime.UTC).replace(tzinfo=None)
+    if not _MIN_YEAR <= parsed.year <= _MAX_YEAR:
+        raise ValueError('timestamp out of range: %r' % (value,))
+    return parsed
+
+
+def resolve(hook_stamp: Any, event: dict, metadata: dict | None,
+            enveloped: bool) -> tuple[datetime.datetime, str]:
+    """Return ``(collector_timestamp, source)`` in the documented order.
+
+    :raises TimestampError: with reason ``missing_timestamp`` when no source
+        has a value (or an envelope, which our hooks always stamp, has none)
+        and ``bad_timestamp`` when the first present value is unparsable.
+    """
+    if enveloped:
+        candidates = [(SOURCE_HOOK, hook_stamp)]
+        if hook_stamp is None:
+            raise TimestampError(
+                'missing_timestamp',
+                'envelope without collector_timestamp')
+    else:
+        candidates = []
+    candidates.append((SOURCE_SAMPLE_DATE, event.get(SAMPLE_DATE_KEY)))
+    candidates.append((SOURCE_NOTIFICATION,
+                       (metadata or {}).get('timestamp')))
+    for source, value in candidates:
+        if value is None:
+            continue
+        try:
+            return parse(value), source
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise TimestampError(
+                'bad_timestamp', '%s %r: %s' % (source, value, exc)) from None
+    raise TimestampError('missing_timestamp',
+                         'no hook stamp, %s or notification timestamp'
+                         % SAMPLE_DATE_KEY)

@@ -1,0 +1,85 @@
+"""The agent's oslo.service Service: one batch listener per process.
+
+The service object is built in the launcher process and forked into
+``[persistor] workers`` children; the transport, the database engine and
+the listener are created in :meth:`start`, in the child, because sockets
+and connection pools must never cross a fork.
+"""
+
+import threading
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_log import log
+from oslo_service import service
+
+from vitrage_persistor.persistor import endpoint as endpoint_mod
+from vitrage_persistor.persistor import stats as stats_mod
+from vitrage_persistor.persistor import transport as transport_mod
+from vitrage_persistor.storage import api as storage_api
+
+LOG = log.getLogger(__name__)
+
+
+class PersistorService(service.ServiceBase):
+
+    def __init__(self, conf: cfg.ConfigOpts):
+        super().__init__()
+        self.conf = conf
+        self.listener = None
+        self.store = None
+        self.transport = None
+        self.stats = None
+        self._reporter = None
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        conf = self.conf
+        self.transport = transport_mod.get_transport(conf)
+        self.store = storage_api.Store.from_conf(conf)
+        self.stats = stats_mod.Stats()
+        self._reporter = stats_mod.Reporter(self.stats,
+                                            conf.persistor.stats_interval)
+        backoff = endpoint_mod.Backoff(conf.persistor.requeue_backoff_max,
+                                       conf.persistor.requeue_backoff_initial,
+                                       stop_event=self._stopping)
+        endpoint = endpoint_mod.PersistorEndpoint(
+            self.store, self.stats, conf.persistor.max_payload_bytes,
+            backoff)
+        target = oslo_messaging.Target(topic=conf.persistor.topic)
+        self.listener = oslo_messaging.get_batch_notification_listener(
+            self.transport, [target], [endpoint], allow_requeue=True,
+            pool=conf.persistor.pool or None,
+            batch_size=conf.persistor.batch_size,
+            batch_timeout=conf.persistor.batch_timeout)
+        self.listener.start()
+        self._reporter.start()
+        LOG.info('persistor agent consuming queue %s (topic %s, priority '
+                 'sample), batch_size %d, batch_timeout %.2fs',
+                 transport_mod.queue_name(conf), conf.persistor.topic,
+                 conf.persistor.batch_size, conf.persistor.batch_timeout)
+
+    def stop(self, graceful: bool = False) -> None:
+        """Stop consuming, let the batch in flight commit, then clean up."""
+        self._stopping.set()
+        try:
+            if self.listener is not None:
+                self.listener.stop()
+                self.listener.wait()
+            if self._reporter is not None:
+                self._reporter.stop()
+                self.stats.log_line()
+            if self.store is not None:
+                self.store.dispose()
+            if self.transport is not None:
+                self.transport.cleanup()
+        finally:
+            self._stopped.set()
+        LOG.info('persistor agent stopped')
+
+    def wait(self) -> None:
+        self._stopped.wait()
+
+    def reset(self) -> None:
+        pass

@@ -1,0 +1,110 @@
+"""Counters of the write path and the periodic INFO line that shows them.
+
+Operators watch one line per ``[persistor] stats_interval``: what was
+stored, what was a redelivery, what went to quarantine and why, how many
+batches and requeues, and how far commits trail the collector clock.
+"""
+
+import collections
+import threading
+
+from oslo_log import log
+from oslo_utils import timeutils
+
+LOG = log.getLogger(__name__)
+
+
+class Stats:
+    """Thread-safe counters; :meth:`snapshot_and_reset` feeds the log."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.totals = collections.Counter()
+        self._reset_interval()
+
+    def _reset_interval(self):
+        self.interval = collections.Counter()
+        self.quarantine_reasons = collections.Counter()
+        self.lag_max = 0.0
+        self.lag_sum = 0.0
+        self.lag_n = 0
+
+    def _add(self, **counts):
+        for key, value in counts.items():
+            self.interval[key] += value
+            self.totals[key] += value
+
+    def committed(self, result, events, reasons, committed_at=None) -> None:
+        """Record one committed batch.
+
+        ``events`` are the EventRecords of the batch: their
+        ``collector_timestamp`` gives the lag to ``committed_at``.
+        """
+        now = committed_at or timeutils.utcnow()
+        with self._lock:
+            self._add(stored=result.stored, duplicates=result.duplicates,
+                      quarantined=sum(reasons.values()), batches=1)
+            self.quarantine_reasons.update(reasons)
+            for event in events:
+                lag = (now - event.collector_timestamp).total_seconds()
+                self.lag_sum += lag
+                self.lag_n += 1
+                if lag > self.lag_max:
+                    self.lag_max = lag
+
+    def requeued(self, n_messages: int) -> None:
+        with self._lock:
+            self._add(requeued_batches=1, requeued_messages=n_messages)
+
+    def snapshot_and_reset(self) -> dict:
+        with self._lock:
+            snap = {
+                'interval': dict(self.interval),
+                'totals': dict(self.totals),
+                'quarantine_reasons': dict(self.quarantine_reasons),
+                'lag_avg': self.lag_sum / self.lag_n if self.lag_n else 0.0,
+                'lag_max': self.lag_max,
+            }
+            self._reset_interval()
+        return snap
+
+    def log_line(self) -> None:
+        snap = self.snapshot_and_reset()
+        iv, tot = snap['interval'], snap['totals']
+        reasons = ', '.join('%s=%d' % kv for kv in
+                            sorted(snap['quarantine_reasons'].items()))
+        LOG.info('persistor stats: stored %d (total %d), duplicates %d, '
+                 'quarantined %d%s (total %d), batches %d, requeued %d '
+                 'batches, commit lag avg %.3fs max %.3fs',
+                 iv.get('stored', 0), tot.get('stored', 0),
+                 iv.get('duplicates', 0), iv.get('quarantined', 0),
+                 ' [%s]' % reasons if reasons else '',
+                 tot.get('quarantined', 0), iv.get('batches', 0),
+                 iv.get('requeued_batches', 0), snap['lag_avg'],
+                 snap['lag_max'])
+
+
+class Reporter:
+    """A daemon thread that logs :class:`Stats` every ``interval`` s."""
+
+    def __init__(self, stats: Stats, interval: float):
+        self._stats = stats
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self) -> None:
+        if self._interval <= 0:
+            return
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='persistor-stats')
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(self._interval):
+            self._stats.log_line()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)

@@ -1,0 +1,130 @@
+"""The agent's messaging transport: durable queues, checked before start.
+
+Events wait in the broker while the database is down (the endpoint
+requeues), so the queue holds the only copy of them. A non-durable queue
+is lost with its messages when RabbitMQ restarts; the agent therefore
+defaults ``[oslo_messaging_rabbit] amqp_durable_queues`` to ``True``.
+
+The queue is declared by whoever comes first: the hooks' notifier declares
+``<topic>.sample`` on its first publish, the agent when it starts. RabbitMQ
+refuses a second declaration with other properties
+(``PRECONDITION_FAILED - inequivalent arg 'durable'``). oslo.messaging
+then quietly falls back to a non-durable queue, which would make the agent
+run without the durability it promises. :func:`check_queue` makes that
+mismatch a clear error before any worker starts.
+"""
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_log import log
+from oslo_messaging import opts as messaging_opts
+
+from vitrage_persistor import envelope
+
+LOG = log.getLogger(__name__)
+
+RABBIT_GROUP = 'oslo_messaging_rabbit'
+
+
+class QueueMismatch(RuntimeError):
+    """The broker already has the queue with other durability."""
+
+
+def set_defaults(conf: cfg.ConfigOpts) -> None:
+    """Register oslo.messaging's options and make queues durable.
+
+    Call before the config files are parsed, so a file can still say
+    ``amqp_durable_queues = false``.
+    """
+    for group, opts in messaging_opts.list_opts():
+        conf.register_opts(opts, group=group)
+    conf.set_default('amqp_durable_queues', True, group=RABBIT_GROUP)
+
+
+def get_transport(conf: cfg.ConfigOpts):
+    return oslo_messaging.get_notification_transport(conf)
+
+
+def queue_name(conf: cfg.ConfigOpts) -> str:
+    """The broker queue the agent consumes.
+
+    Without a pool, oslo.messaging names it ``<topic>.<priority>``, the
+    queue the notifier declares itself; with a pool, the queue is named
+    after the pool.
+    """
+    return conf.persistor.pool or '%s.%s' % (conf.persistor.topic,
+                                             envelope.PRIORITY)
+
+
+def _connection_kwargs(conf):
+    url = oslo_messaging.TransportURL.parse(
+        conf, conf.oslo_messaging_notifications.transport_url)
+    if url.transport not in ('rabbit', 'amqp', 'kombu') or not url.hosts:
+        return None
+    host = url.hosts[0]
+    return dict(hostname=host.hostname or 'localhost',
+                port=host.port or 5672, userid=host.username or 'guest',
+                password=host.password or 'guest',
+                virtual_host=url.virtual_host or '/',
+                ssl=bool(conf[RABBIT_GROUP].ssl), connect_timeout=10)
+
+
+def mismatch_message(conf, name: str, broker_error: str) -> str:
+    rabbit = conf[RABBIT_GROUP]
+    wanted = 'durable' if rabbit.amqp_durable_queues else 'non-durable'
+    other = 'non-durable' if rabbit.amqp_durable_queues else 'durable'
+    return (
+        'RabbitMQ already has the queue %(q)r as %(other)s, but this agent '
+        'is configured for %(wanted)s queues ([%(g)s] amqp_durable_queues '
+        '= %(flag)s), so the broker refuses to declare it: %(err)s. '
+        'The notifier that publishes to topic %(topic)r (the vitrage-graph '
+        'hooks) and this agent must use the same amqp_durable_queues. '
+        'Set it to true on both (recommended: only durable queues survive '
+        'a broker restart), then delete the old queue, e.g. '
+        '"rabbitmqctl delete_queue -p <vhost> %(q)s" (this drops the '
+        'messages in it), and start the agent again.' % {
+            'q': name, 'other': other, 'wanted': wanted, 'g': RABBIT_GROUP,
+            'flag': str(rabbit.amqp_durable_queues).lower(),
+            'err': broker_error, 'topic': conf.persistor.topic})
+
+
+def check_queue(conf: cfg.ConfigOpts) -> bool:
+    """Declare the agent's queue as the agent will, to catch a mismatch.
+
+    :returns: True when checked, False when not applicable or the broker
+        could not be reached (oslo.messaging then keeps retrying itself).
+    :raises QueueMismatch: with an explanation and the fix.
+    """
+    kwargs = _connection_kwargs(conf)
+    if kwargs is None:
+        return False
+    import amqp.exceptions
+    import kombu
+
+    rabbit = conf[RABBIT_GROUP]
+    durable = bool(rabbit.amqp_durable_queues or rabbit.rabbit_quorum_queue)
+    arguments = {'x-queue-type': 'quorum'} if rabbit.rabbit_quorum_queue \
+        else None
+    name = queue_name(conf)
+    try:
+        with kombu.Connection(**kwargs) as conn:
+            conn.ensure_connection(max_retries=1)
+            channel = conn.channel()
+            queue = kombu.Queue(name, durable=durable,
+                                auto_delete=rabbit.amqp_auto_delete,
+                                queue_arguments=arguments)
+            try:
+                queue(channel).declare()
+            except amqp.exceptions.PreconditionFailed as exc:
+                if "inequivalent arg 'durable'" in str(exc):
+                    raise QueueMismatch(mismatch_message(
+                        conf, name, str(exc))) from None
+                LOG.warning('queue %s exists with other arguments (%s); '
+                            'leaving it to oslo.messaging', name, exc)
+    except QueueMismatch:
+        raise
+    except Exception as exc:
+        LOG.warning('could not check queue %s on the broker before start '
+                    '(%s); oslo.messaging will keep connecting', name, exc)
+        return False
+    return True

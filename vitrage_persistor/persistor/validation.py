@@ -1,0 +1,182 @@
+"""Classify each notification: an event to store, or a quarantine row.
+
+Bad input must never stop the agent and never vanish: every notification
+ends as exactly one :class:`~vitrage_persistor.storage.records.EventRecord`
+or one :class:`~vitrage_persistor.storage.records.QuarantineRecord` whose
+``reason`` is one of :data:`REASONS`. Both are written in the same
+transaction, so a batch with one bad message still stores the good ones.
+"""
+
+import json
+import math
+from typing import Any
+
+from vitrage_persistor import envelope
+from vitrage_persistor.persistor import collector_time
+from vitrage_persistor.storage import records
+
+NOT_A_DICT = 'not_a_dict'
+MISSING_TIMESTAMP = 'missing_timestamp'
+BAD_TIMESTAMP = 'bad_timestamp'
+OVERSIZED = 'oversized'
+UNENCODABLE = 'unencodable'
+NAN_OR_INFINITY = 'nan_or_infinity'
+BAD_ENTITY_TYPE = 'bad_entity_type'
+WRONG_EVENT_TYPE = 'wrong_event_type'
+BAD_ENVELOPE = 'bad_envelope'
+NO_MESSAGE_ID = 'no_message_id'
+
+REASONS = (NOT_A_DICT, MISSING_TIMESTAMP, BAD_TIMESTAMP, OVERSIZED,
+           UNENCODABLE, NAN_OR_INFINITY, BAD_ENTITY_TYPE, WRONG_EVENT_TYPE,
+           BAD_ENVELOPE, NO_MESSAGE_ID)
+
+ENTITY_TYPE_KEY = 'vitrage_entity_type'
+DATASOURCE_ACTION_KEY = 'vitrage_datasource_action'
+
+# Column widths of the event table (storage/models.py).
+_MAX_ID_LEN = 64
+_MAX_NAME_LEN = 255
+
+# A quarantined message is kept for people to read, not to replay: cap it.
+RAW_LIMIT = 64 * 1024
+
+
+def raw_text(message: Any, limit: int = RAW_LIMIT) -> str:
+    """A lossless-as-possible, always storable text form of a message.
+
+    ASCII-only JSON escapes lone surrogates, NaN stays readable, and any
+    object that is not JSON falls back to its ``repr``.
+    """
+    try:
+        text = json.dumps(message, ensure_ascii=True, allow_nan=True,
+                          default=repr, sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(message)
+    if len(text) > limit:
+        text = text[:limit] + '...[truncated %d chars]' % (len(text) - limit)
+    return text
+
+
+def _has_non_finite(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if depth > 100:
+        return False
+    if isinstance(value, dict):
+        return any(_has_non_finite(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v, depth + 1) for v in value)
+    return False
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _encode(event: dict, max_payload_bytes: int) -> str:
+    try:
+        text = records.encode_payload(event)
+    except ValueError as exc:
+        if _has_non_finite(event):
+            raise Rejected(NAN_OR_INFINITY, str(exc)) from None
+        raise Rejected(UNENCODABLE, str(exc)) from None
+    except (TypeError, RecursionError) as exc:
+        raise Rejected(UNENCODABLE, str(exc)) from None
+    try:
+        size = len(text.encode('utf-8'))
+    except UnicodeEncodeError as exc:
+        # A lone surrogate survives json.loads but no database takes it.
+        raise Rejected(UNENCODABLE, 'not valid UTF-8: %s' % exc) from None
+    if size > max_payload_bytes:
+        raise Rejected(OVERSIZED, 'payload is %d bytes, limit %d' % (
+            size, max_payload_bytes))
+    return text
+
+
+def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
+    event_type = message.get('event_type')
+    publisher_id = message.get('publisher_id') or ''
+    metadata = message.get('metadata') or {}
+    message_id = metadata.get('message_id')
+    if (not isinstance(event_type, str)
+            or not event_type.startswith(envelope.EVENT_TYPE_PREFIX)
+            or len(event_type) > _MAX_NAME_LEN):
+        raise Rejected(WRONG_EVENT_TYPE, 'event_type %r does not start with '
+                       '%r' % (event_type, envelope.EVENT_TYPE_PREFIX))
+    if not isinstance(message_id, str) or not message_id or \
+            len(message_id) > _MAX_ID_LEN:
+        raise Rejected(NO_MESSAGE_ID, 'message_id %r' % (message_id,))
+    if not isinstance(publisher_id, str) or \
+            len(publisher_id) > _MAX_NAME_LEN:
+        raise Rejected(BAD_ENVELOPE, 'publisher_id %r' % (publisher_id,))
+
+    payload = message.get('payload')
+    enveloped = isinstance(payload, dict) and envelope.ENVELOPE_KEY in payload
+    event, hook_stamp, sequence = envelope.unwrap(payload)
+    if not isinstance(event, dict):
+        raise Rejected(NOT_A_DICT, '%s is a %s, not a dict' % (
+            'envelope event' if enveloped else 'payload',
+            type(event).__name__))
+    if (isinstance(sequence, bool) or not isinstance(sequence, int)
+            or not -2 ** 63 <= sequence < 2 ** 63):
+        raise Rejected(BAD_ENVELOPE, 'sequence %r' % (sequence,))
+
+    try:
+        timestamp, _source = collector_time.resolve(
+            hook_stamp, event, metadata, enveloped)
+    except collector_time.TimestampError as exc:
+        raise Rejected(exc.reason, exc.detail) from None
+
+    entity_type = event.get(ENTITY_TYPE_KEY)
+    if (not isinstance(entity_type, str) or not entity_type.strip()
+            or len(entity_type) > _MAX_NAME_LEN):
+        raise Rejected(BAD_ENTITY_TYPE,
+                       '%s is %r' % (ENTITY_TYPE_KEY, entity_type))
+    payload_json = _encode(event, max_payload_bytes)
+    action = event.get(DATASOURCE_ACTION_KEY)
+    if not isinstance(action, str) or len(action) > _MAX_ID_LEN:
+        action = None
+    return records.EventRecord(
+        message_id=message_id, collector_timestamp=timestamp,
+        event_type=event_type, entity_type=entity_type,
+        payload_json=payload_json, publisher_id=publisher_id,
+        sequence=sequence, datasource_action=action)
+
+
+def _quarantine(message: Any, reason: str, detail: str
+                ) -> records.QuarantineRecord:
+    def _str(value, limit):
+        return value[:limit] if isinstance(value, str) else None
+
+    if isinstance(message, dict):
+        metadata = message.get('metadata')
+        metadata = metadata if isinstance(metadata, dict) else {}
+        raw = {k: message.get(k) for k in ('publisher_id', 'event_type',
+                                           'payload', 'metadata')}
+        return records.QuarantineRecord(
+            reason=reason, detail=detail[:2000], raw=raw_text(raw),
+            message_id=_str(metadata.get('message_id'), _MAX_ID_LEN),
+            publisher_id=_str(message.get('publisher_id'), _MAX_NAME_LEN),
+            event_type=_str(message.get('event_type'), _MAX_NAME_LEN))
+    return records.QuarantineRecord(reason=reason, detail=detail[:2000],
+                                    raw=raw_text(message))
+
+
+def classify(message: Any, max_payload_bytes: int
+             ) -> records.EventRecord | records.QuarantineRecord:
+    """Turn one message of a batch into a row for one of the two tables.
+
+    ``message`` is what oslo.messaging's batch dispatcher hands the
+    endpoint: ``{'ctxt', 'publisher_id', 'event_type', 'payload',
+    'metadata': {'message_id', 'timestamp'}}``.
+    """
+    if not isinstance(message, dict):
+        return _quarantine(message, NOT_A_DICT, 'message is a %s' %
+                           type(message).__name__)
+    try:
+        return _check(message, max_payload_bytes)
+    except Rejected as exc:
+        return _quarantine(message, exc.reason, exc.detail)

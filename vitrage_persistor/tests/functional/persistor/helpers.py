@@ -1,0 +1,277 @@
+"""Processes and network plumbing for the agent's functional tests.
+
+Every actor runs as its own OS process, as in production: the agent
+(``python -m vitrage_persistor.cmd.agent``), the publishers (see
+:mod:`.publisher`), Vitrage's own ``vitrage-persistor`` and a private
+RabbitMQ node. Only the TCP proxy that plays an unreachable database runs
+in the test process.
+"""
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+PYTHON = sys.executable
+BIN_DIR = os.path.dirname(sys.executable)
+_QUIET = dict(os.environ, PYTHONWARNINGS='ignore')
+
+
+def write_config(path, transport_url, db_url, **persistor):
+    persistor.setdefault('stats_interval', 1)
+    persistor.setdefault('batch_timeout', 0.2)
+    lines = ['[DEFAULT]', 'transport_url = %s' % transport_url,
+             '[database]', 'connection = %s' % db_url, 'max_retries = -1',
+             '[persistor]']
+    lines += ['%s = %s' % kv for kv in sorted(persistor.items())]
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
+def wait_for(predicate, timeout, interval=0.2, what='condition'):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out after %ss waiting for %s'
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+class Agent:
+    """One ``vitrage-persistor-agent`` (its own process group)."""
+
+    READY = 'persistor agent consuming queue'
+
+    def __init__(self, config_path, log_path):
+        self.config_path = config_path
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self, wait_ready=True):
+        log = open(self.log_path, 'a')
+        self.proc = subprocess.Popen(
+            [PYTHON, '-m', 'vitrage_persistor.cmd.agent', '--config-file',
+             self.config_path], stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, env=_QUIET)
+        log.close()
+        if wait_ready:
+            wait_for(lambda: self.log().count(self.READY) >
+                     self._ready_seen, 60, what='agent ready')
+        self._ready_seen = self.log().count(self.READY)
+        return self
+
+    _ready_seen = 0
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def terminate(self, timeout=60):
+        """SIGTERM the launcher, as systemd would; return its exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill9(self):
+        """SIGKILL the launcher and its workers at once: a crash."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def cleanup(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(30)
+
+    def stored_total(self):
+        totals = re.findall(r'persistor stats: stored \d+ \(total (\d+)\)',
+                            self.log())
+        return int(totals[-1]) if totals else 0
+
+
+def publish(url, start=0, count=100, mode='good', wait=True, extra=()):
+    """Run the publisher in its own process."""
+    proc = subprocess.Popen(
+        [PYTHON, '-m', 'vitrage_persistor.tests.functional.persistor.'
+         'publisher', '--url', url, '--start', str(start), '--count',
+         str(count), '--mode', mode, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=_QUIET)
+    if wait:
+        out, _ = proc.communicate(timeout=240)
+        if proc.returncode != 0:
+            raise AssertionError('publisher failed: %s' % out[-3000:])
+    return proc
+
+
+def finish(proc, timeout=240):
+    out, _ = proc.communicate(timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError('publisher failed: %s' % out[-3000:])
+    return out
+
+
+class TcpProxy:
+    """A TCP forwarder that the test can take down and bring back.
+
+    While closed it refuses new connections and resets the live ones, which
+    is what the agent sees when the database host goes away.
+    """
+
+    def __init__(self, target_host, target_port):
+        self.target = (target_host, target_port)
+        self._server = None
+        self._conns = []
+        self._lock = threading.Lock()
+        self.port = None
+        self._accepting = False
+
+    def start(self):
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(('127.0.0.1', self.port or 0))
+        self._server.listen(64)
+        self.port = self._server.getsockname()[1]
+        self._accepting = True
+        threading.Thread(target=self._accept, args=(self._server,),
+                         daemon=True).start()
+        return self
+
+    def _accept(self, server):
+        while self._accepting:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream),
+                             daemon=True).start()
+
+    def _pipe(self, a, b):
+        socks = [a, b]
+        try:
+            while True:
+                readable, _, _ = select.select(socks, [], [], 1.0)
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            return
+        finally:
+            for s in socks:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        """Stop listening and cut every connection."""
+        self._accepting = False
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def reopen(self):
+        return self.start()
+
+
+class PrivateRabbit:
+    """A RabbitMQ node of the test's own that it may stop and start.
+
+    Environment variables give it its own node name, ports, data and log
+    directories, so the shared broker on 5672 is never touched.
+    """
+
+    def __init__(self, base_dir, port=5679):
+        self.base = base_dir
+        self.port = port
+        self.node = 'vptest%d@localhost' % port
+        self.proc = None
+        os.makedirs(base_dir, exist_ok=True)
+        with open(os.path.join(base_dir, 'enabled_plugins'), 'w') as f:
+            f.write('[].\n')
+        with open(os.path.join(base_dir, 'rabbitmq.conf'), 'w') as f:
+            f.write('listeners.tcp.1 = 127.0.0.1:%d\n'
+                    'loopback_users = none\n' % port)
+        subprocess.run(['chown', '-R', 'rabbitmq', base_dir], check=False,
+                       capture_output=True)
+        self.env = dict(
+            os.environ, RABBITMQ_NODENAME=self.node,
+            RABBITMQ_DIST_PORT=str(port + 20000),
+            RABBITMQ_MNESIA_BASE=os.path.join(base_dir, 'mnesia'),
+            RABBITMQ_LOG_BASE=os.path.join(base_dir, 'log'),
+            RABBITMQ_ENABLED_PLUGINS_FILE=os.path.join(base_dir,
+                                                       'enabled_plugins'),
+            RABBITMQ_PID_FILE=os.path.join(base_dir, 'pid'),
+            RABBITMQ_CONFIG_FILE=os.path.join(base_dir, 'rabbitmq.conf'))
+
+    @property
+    def url(self):
+        return 'rabbit://guest:guest@127.0.0.1:%d/' % self.port
+
+    def ctl(self, *args, check=True, timeout=60):
+        return subprocess.run(['rabbitmqctl', '-n', self.node, *args],
+                              capture_output=True, text=True, check=check,
+                              timeout=timeout, env=self.env).stdout
+
+    def start(self):
+        out = open(os.path.join(self.base, 'server.out'), 'a')
+        self.proc = subprocess.Popen(['rabbitmq-server'], env=self.env,
+                                     stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        out.close()
+        wait_for(lambda: subprocess.run(
+            ['rabbitmqctl', '-n', self.node, 'await_startup', '-t', '2'],
+            capture_output=True, env=self.env).returncode == 0, 90,
+            interval=0.5, what='private RabbitMQ node')
+        return self
+
+    def stop(self):
+        self.ctl('stop', check=False, timeout=120)
+        if self.proc is not None:
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(30)
+            self.proc = None
+
+    def queues(self):
+        out = self.ctl('list_queues', '-q', '--no-table-headers', 'name',
+                       'messages', 'durable')
+        result = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1].isdigit():
+                result[parts[0]] = (int(parts[1]), parts[2] == 'true')
+        return result

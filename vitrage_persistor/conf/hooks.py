@@ -1,35 +1,112 @@
-"""``[persistor_hooks]``: the publisher that runs inside vitrage-graph."""
+"""``[persistor_hooks]``: the publisher that runs inside vitrage-graph.
+
+These options are read by ``vitrage-persistor-graph`` from the same config
+files as vitrage-graph (``/etc/vitrage/vitrage.conf``), together with
+``[persistor] topic`` and ``[DEFAULT] transport_url``.
+"""
 
 from oslo_config import cfg
 
 GROUP = 'persistor_hooks'
 
+HOOK_POINTS = ('driver', 'collector')
+
 OPTS = [
     cfg.BoolOpt(
         'enabled',
         default=True,
-        help='Publish enriched events to [persistor] topic. When false the '
-             'hooks stay installed but do nothing.'),
+        help='Publish enriched events to [persistor] topic. When false '
+             'vitrage-persistor-graph installs no hook at all and runs '
+             'vitrage-graph exactly as the stock command does.'),
+    cfg.ListOpt(
+        'hooks',
+        default=['collector'],
+        item_type=cfg.types.String(choices=HOOK_POINTS),
+        help='Hook points to publish from. "collector" publishes every '
+             'event that reaches Vitrage\'s processor from the collector '
+             'path (driver get_all/get_changes, pushed notifications, '
+             'outdated-entity deletes) and from the consistency enforcer '
+             '(delete_entity, remove_deleted_entity), in the exact order '
+             'the processor applies them: this is what replay needs. '
+             '"driver" publishes what the datasource drivers enrich '
+             '(DriverBase.make_pickleable*), at enrichment time; it misses '
+             'the deletes that Vitrage makes itself. With both, an event '
+             'that the driver hook already published is not published '
+             'again by the collector hook (same dict object), so each '
+             'event is stored once.'),
     cfg.IntOpt(
         'queue_size',
         default=100000,
         min=1,
         help='Largest number of events waiting in memory for the sender '
              'threads. Vitrage never waits for the broker; when the queue '
-             'is full the overflow_policy decides what is given up.'),
+             'is full the overflow_policy decides what is given up. Each '
+             'queued event costs its JSON size (about 1 KiB for a nova '
+             'instance), so the default bounds the buffer near 100 MiB.'),
     cfg.StrOpt(
         'overflow_policy',
         default='drop_oldest',
         choices=[('drop_oldest', 'discard the oldest queued event'),
                  ('drop_newest', 'discard the event being published')],
-        help='What to give up when the queue is full. Drops are counted and '
-             'logged at most once per log_interval.'),
+        help='What to give up when the queue is full. drop_oldest keeps '
+             'the most recent state of the cloud (the next snapshot '
+             'poll repairs the older gap on replay); drop_newest keeps a '
+             'gap-free prefix. Drops are counted and logged at most once '
+             'per log_interval.'),
     cfg.IntOpt(
         'sender_threads',
         default=2,
         min=1,
         help='Background threads that publish queued events. One durable '
-             'RabbitMQ publisher confirms roughly 900 messages/s here.'),
+             'RabbitMQ publisher confirms roughly 900 messages/s here; '
+             'more threads send faster but take more CPU (and GIL time) '
+             'away from Vitrage\'s processor.'),
+    cfg.FloatOpt(
+        'flush_timeout',
+        default=10.0,
+        min=0,
+        help='Seconds a clean shutdown of vitrage-graph waits for the '
+             'queue to drain. Events still queued after that (for '
+             'instance with the broker down) are counted as abandoned '
+             'and logged, and the process exits anyway.'),
+    cfg.FloatOpt(
+        'retry_interval_max',
+        default=10.0,
+        min=0.1,
+        help='Longest pause, in seconds, between two attempts to send the '
+             'same event while the broker is unreachable (the pause '
+             'doubles from 0.5 s). The event is kept, not lost; the queue '
+             'meanwhile fills and overflow_policy applies.'),
+    cfg.IntOpt(
+        'log_interval',
+        default=60,
+        min=0,
+        help='Seconds between two warnings about dropped or '
+             'unserialisable events; the ones in between are counted '
+             'and the count is reported with the next warning.'),
+    cfg.StrOpt(
+        'transport_url',
+        secret=True,
+        help='Broker for the persistor topic, if it is not the one in '
+             '[oslo_messaging_notifications] transport_url or [DEFAULT] '
+             'transport_url of vitrage.conf.'),
+    cfg.StrOpt(
+        'exchange',
+        default='openstack',
+        help='oslo.messaging control exchange to publish on. It must be '
+             'the agent\'s [DEFAULT] control_exchange (default '
+             '"openstack"). It is set for the persistor publisher only: '
+             'Vitrage switches its own default to "vitrage", a transient '
+             'exchange that a durable publisher may not redeclare.'),
+    cfg.BoolOpt(
+        'amqp_durable_queues',
+        default=True,
+        help='Declare the RabbitMQ queue of the persistor topic durable. '
+             'It must match the agent\'s [oslo_messaging_rabbit] '
+             'amqp_durable_queues (default True there too), or RabbitMQ '
+             'refuses the second declaration with PRECONDITION_FAILED. '
+             'It applies to the persistor publisher only, not to '
+             'Vitrage\'s own queues.'),
 ]
 
 

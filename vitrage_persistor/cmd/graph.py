@@ -1,0 +1,30 @@
+"""``vitrage-persistor-graph``: vitrage-graph with the persistor hooks.
+
+It takes exactly the arguments of ``vitrage-graph`` (``--config-file
+/etc/vitrage/vitrage.conf`` ...), reads ``[persistor_hooks]``,
+``[persistor] topic`` and the transport from the same files into a private
+ConfigOpts, installs the hooks, and then runs Vitrage's own, unmodified
+``vitrage.cli.graph.main``. Swapping the command in the service unit is the
+only deployment change; no Vitrage file is edited.
+"""
+
+import sys
+
+from vitrage_persistor import service
+
+
+def main() -> int | None:
+    conf = service.make_conf()
+    # Same files and defaults as vitrage-graph (project "vitrage").
+    conf(sys.argv[1:], project='vitrage')
+
+    from vitrage.cli import graph as vitrage_graph  # the [vitrage] extra
+
+    from vitrage_persistor.hooks import install
+
+    install.install(conf)
+    return vitrage_graph.main()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Install the hooks chosen in ``[persistor_hooks]``; used by the launcher.
+
+:func:`install` must run before vitrage-graph builds ``VitrageGraphInit``
+(``vitrage-persistor-graph`` calls it before Vitrage's own ``main``). It
+patches classes only; the publishers start their threads lazily, after
+cotyledon has forked the workers.
+"""
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_log import log
+
+from vitrage_persistor import notifier
+from vitrage_persistor.hooks import collector, driver
+from vitrage_persistor.hooks import registry as registry_mod
+
+LOG = log.getLogger(__name__)
+
+_HOOK_CLASSES = {'driver': driver.DriverHook,
+                 'collector': collector.CollectorHook}
+
+
+class Installation:
+    """The installed hooks and their publishers."""
+
+    def __init__(self, hooks: list, registry=None):
+        self.hooks = hooks
+        self.registry = registry
+
+    @property
+    def publishers(self) -> dict[str, notifier.Publisher]:
+        return {hook.name: hook.publisher for hook in self.hooks}
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return {name: pub.stats.as_dict()
+                for name, pub in self.publishers.items()}
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return all([pub.flush(timeout)
+                    for pub in self.publishers.values()])
+
+    def stop(self, timeout: float | None = None) -> bool:
+        return all([pub.stop(timeout) for pub in self.publishers.values()])
+
+    def uninstall(self) -> None:
+        for hook in reversed(self.hooks):
+            hook.uninstall()
+
+
+def install(conf: cfg.ConfigOpts,
+            transport: oslo_messaging.Transport | None = None,
+            register_atexit: bool = True) -> Installation:
+    """Patch Vitrage's classes for the hooks in ``[persistor_hooks] hooks``.
+
+    Returns an :class:`Installation`; with ``enabled = false`` or an empty
+    ``hooks`` list nothing is patched.
+    """
+    hconf = conf.persistor_hooks
+    names = list(dict.fromkeys(hconf.hooks)) if hconf.enabled else []
+    registry = None
+    if 'driver' in names and 'collector' in names:
+        registry = registry_mod.PublishedRegistry(hconf.queue_size)
+    hooks = []
+    for name in names:
+        publisher = notifier.Publisher(conf, name, transport=transport,
+                                       register_atexit=register_atexit)
+        hook = _HOOK_CLASSES[name](publisher, registry)
+        hook.install()
+        hooks.append(hook)
+        LOG.info('vitrage-persistor %s hook installed, publishing on topic '
+                 '%s as %s', name, conf.persistor.topic,
+                 publisher.publisher_id)
+    if not hooks:
+        LOG.info('vitrage-persistor hooks disabled')
+    return Installation(hooks, registry)

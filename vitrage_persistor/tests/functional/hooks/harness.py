@@ -1,0 +1,259 @@
+"""Real Vitrage 15.0.1 drivers, driver_exec, consistency and Processor.
+
+No vitrage-graph, no OpenStack: the configuration is built the way
+Vitrage's own unit tests do (``vitrage.tests.base.BaseTest`` plus
+``TestEntityGraphUnitBase.load_datasources``), the OpenStack clients are
+replaced by fakes serving ``vitrage.tests.mocks`` data, and everything else
+is Vitrage's code: ``DriverExec``, ``DriversNotificationEndpoint``,
+``ConsistencyEnforcer``, ``EventsCoordination`` and ``Processor`` on an
+``NXGraph``. Used by the functional tests and by ``tools/bench/hooks.py``.
+"""
+
+import copy
+import datetime
+import logging
+import shutil
+import tempfile
+import types
+
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+from oslo_utils import timeutils
+from vitrage import opts as vitrage_opts
+from vitrage.common import config as vitrage_config
+from vitrage.common.constants import DatasourceAction
+from vitrage.datasources import utils as ds_utils
+from vitrage.datasources.nagios import driver as nagios_driver
+from vitrage.entity_graph import driver_exec, graph_init
+from vitrage.entity_graph.consistency import consistency_enforcer
+from vitrage.entity_graph.processor import processor
+from vitrage.graph.driver.networkx_graph import NXGraph
+from vitrage.tests.mocks import mock_driver as md
+from vitrage.tests.mocks import utils as mock_utils
+
+CONF = cfg.CONF
+DATASOURCES = ['nova.zone', 'nova.host', 'nova.instance', 'cinder.volume',
+               'static', 'aodh', 'doctor', 'nagios']
+RES = mock_utils.get_resources_dir()
+
+NAGIOS_ALARMS = []
+
+
+class MockNagiosDriver(nagios_driver.NagiosDriver):
+    """The real NagiosDriver with the HTTP scrape replaced.
+
+    As in Vitrage's own ``MockNagiosDriver`` test.
+    """
+
+    def _get_alarms(self):
+        return [dict(a) for a in NAGIOS_ALARMS]
+
+
+class Opaque:
+    """A value JSON cannot encode (and oslo's to_primitive refuses)."""
+
+    __slots__ = ()
+
+
+def raw(event: dict) -> dict:
+    """Strip ``vitrage_*`` from an already-enriched mock trace event.
+
+    The real driver then has to add them again.
+    """
+    return {k: v for k, v in event.items() if not k.startswith('vitrage_')}
+
+
+def gen(generators) -> list:
+    return md.generate_sequential_events_list(generators)
+
+
+class Resource:
+    """A novaclient/cinderclient-like resource (vars(), to_dict())."""
+
+    def __init__(self, data):
+        self.__dict__.update(copy.deepcopy(data))
+
+    def to_dict(self):
+        return copy.deepcopy(self.__dict__)
+
+
+class FakeCloud:
+    """Fake nova, cinder and aodh clients, fed from vitrage.tests.mocks."""
+
+    def __init__(self, scale: int = 1):
+        self.zones = [Resource(raw(e)) for e in gen(
+            md.simple_zone_generators(2, 4, snapshot_events=2 * scale))]
+        self.hosts = [Resource(raw(e)) for e in gen(
+            md.simple_host_generators(2, 4, snapshot_events=4 * scale))]
+        self.vms = [Resource(raw(e)) for e in gen(
+            md.simple_instance_generators(4, 8,
+                                          snapshot_events=8 * scale))]
+        self.volumes = [Resource(raw(e)) for e in gen(
+            md.simple_volume_generators(3, 8, snapshot_events=3 * scale))]
+        self.alarms = [{
+            'alarm_id': 'aodh-alarm-1', 'name': 'cpu_high',
+            'description': 'test', 'enabled': True, 'state': 'alarm',
+            'type': 'event', 'severity': 'critical', 'project_id': 'p1',
+            'user_id': 'u1', 'timestamp': '2016-11-09T01:39:13.839584',
+            'state_timestamp': '2016-11-09T01:39:13.839584',
+            'repeat_actions': False, 'state_reason': 'x',
+            'event_rule': {'query': [], 'event_type': 'compute.*'}}]
+        NAGIOS_ALARMS[:] = [raw(e) for e in gen(
+            md.simple_nagios_alarm_generators(
+                host_num=2, events_num=2 * scale,
+                snap_vals={'status': 'CRITICAL',
+                           'resource_name': 'compute-1'}))]
+        ns = types.SimpleNamespace
+        self.nova = ns(
+            availability_zones=ns(list=lambda: self.zones),
+            services=ns(list=lambda binary=None: self.hosts),
+            servers=ns(list=lambda search_opts=None: self.vms))
+        self.cinder = ns(
+            volumes=ns(list=lambda search_opts=None: self.volumes))
+        self.aodh = ns(alarm=ns(
+            list=lambda: [dict(a) for a in self.alarms]))
+
+    def clients(self) -> dict:
+        return {'nova.zone': self.nova, 'nova.host': self.nova,
+                'nova.instance': self.nova, 'cinder.volume': self.cinder,
+                'aodh': self.aodh}
+
+
+def configure_vitrage() -> config_fixture.Config:
+    """Build Vitrage's global CONF as its unit tests do.
+
+    Undo with ``cleanUp()`` of the returned fixture.
+    """
+    fixture = config_fixture.Config(CONF)
+    fixture.setUp()
+    vitrage_config.parse_config([])
+    logging.getLogger('vitrage').setLevel(logging.ERROR)
+    CONF.set_override('types', DATASOURCES, 'datasources')
+    for datasource in DATASOURCES:
+        vitrage_opts.register_opts(datasource, CONF.datasources.path)
+    static_dir = tempfile.mkdtemp(prefix='vp_static_')
+    fixture.addCleanup(shutil.rmtree, static_dir, True)
+    # the only file of the test resources that passes the current schema
+    shutil.copy(RES + '/static_datasources/switch_to_host.yaml', static_dir)
+    CONF.set_override('directory', static_dir, 'static')
+    CONF.set_override('config_file', RES + '/nagios/nagios_conf.yaml',
+                      'nagios')
+    CONF.set_override('driver', __name__ + '.MockNagiosDriver', 'nagios')
+    CONF.set_override('datasources_values_dir',
+                      RES + '/datasources_values', 'entity_graph')
+    ds_utils.drivers.clear()   # driver instances are cached globally
+    fixture.addCleanup(ds_utils.drivers.clear)
+    return fixture
+
+
+class StubPersist:
+    """driver_exec calls ``store_graph()`` after a snapshot; no DB here."""
+
+    def store_graph(self):
+        pass
+
+
+class Pipeline:
+    """Vitrage's collector path and processor, wired like VitrageGraphInit.
+
+    ``received`` holds a deep copy of every event as the processor got it
+    (taken right before ``Processor.process_event``) when ``record`` is on.
+    """
+
+    def __init__(self, cloud: FakeCloud, record: bool = True):
+        self.cloud = cloud
+        self.record = record
+        self.received = []
+        self.graph = NXGraph('Entity Graph')
+        self.processor = processor.Processor(self.graph)
+        self.coordination = graph_init.EventsCoordination(self.process_event)
+        self.driver_exec = driver_exec.DriverExec(
+            self.coordination.handle_multiple_low_priority, StubPersist(),
+            self.graph)
+        self.consistency = consistency_enforcer.ConsistencyEnforcer(
+            self.graph, self.coordination.handle_multiple_high_priority)
+        clients = cloud.clients()
+        drivers = ds_utils.get_drivers_by_name(DATASOURCES)
+        for name, drv in zip(DATASOURCES, drivers, strict=True):
+            if name in clients:
+                drv._client = clients[name]
+        self.endpoint = driver_exec.DriversNotificationEndpoint(
+            self.coordination.handle_multiple_low_priority).init()
+
+    def process_event(self, event):
+        """What ``VitrageGraphInit.process_event`` does, minus the DB."""
+        if self.record:
+            self.received.append(copy.deepcopy(event))
+        self.processor.process_event(event)
+
+    # --------------------------------------------------------- scenario
+    def init_snapshot(self):
+        self.driver_exec.snapshot_get_all(DatasourceAction.INIT_SNAPSHOT)
+
+    def snapshot(self):
+        self.driver_exec.snapshot_get_all(DatasourceAction.SNAPSHOT)
+
+    def get_changes(self):
+        for name in ('static', 'nova.instance', 'aodh', 'nagios'):
+            self.driver_exec.get_changes(name)
+
+    def push(self, scale: int = 1):
+        info = self.endpoint.info
+        for e in gen(md.simple_instance_generators(2, 2 * scale,
+                                                   update_events=2 * scale)):
+            info({}, 'nova-compute:host-0', 'instance.create.end', raw(e),
+                 {})
+        for e in gen(md.simple_volume_generators(2, 2 * scale,
+                                                 update_events=2 * scale)):
+            info({}, 'volume.host', 'volume.create.end', raw(e), {})
+        doctor = gen(md.simple_doctor_alarm_generators())[0]
+        info({}, 'vitrage.api', 'vitrage.custom.event.down', doctor, {})
+        info({}, 'aodh', 'alarm.creation', {
+            'alarm_id': 'aodh-alarm-2', 'project_id': 'p1',
+            'user_id': 'u1', 'severity': 'low',
+            'timestamp': '2016-11-29T08:05:37.877253',
+            'detail': {'description': 'test', 'enabled': True,
+                       'name': 'mem_high', 'state': 'alarm',
+                       'type': 'event', 'severity': 'low',
+                       'repeat_actions': False,
+                       'timestamp': '2016-11-29T08:05:37.877253',
+                       'state_timestamp': '2016-11-29T08:05:37Z',
+                       'rule': {'query': [], 'event_type': '*'}}}, {})
+
+    def delete_some(self):
+        """Delete entities the ways Vitrage does.
+
+        A pushed ``instance.delete.end`` (driver-enriched delete), then a
+        snapshot after one VM and one volume vanished from the cloud
+        (driver_exec's outdated-entity ``delete_entity`` events).
+        """
+        vm = self.cloud.vms[0]
+        payload = copy.deepcopy(vars(vm))
+        payload['state'] = 'deleted'
+        self.endpoint.info({}, 'nova-compute:host-0',
+                           'instance.delete.end', payload, {})
+        del self.cloud.vms[1]
+        del self.cloud.volumes[0]
+        self.snapshot()
+
+    def consistency_check(self, days_later: float = 1.0):
+        """Run the ConsistencyEnforcer as if ``days_later`` had passed.
+
+        Stale entities get ``delete_entity``, already deleted ones
+        ``remove_deleted_entity`` (the events bypass driver_exec).
+        """
+        later = timeutils.utcnow() + datetime.timedelta(days=days_later)
+        timeutils.set_time_override(later)
+        try:
+            self.consistency.periodic_process()
+        finally:
+            timeutils.clear_time_override()
+
+    def full_scenario(self, scale: int = 1):
+        self.init_snapshot()
+        self.get_changes()
+        self.push(scale)
+        self.snapshot()
+        self.delete_some()
+        self.consistency_check(1)
+        self.consistency_check(30)

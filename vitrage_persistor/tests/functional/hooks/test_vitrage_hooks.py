@@ -183,7 +183,6 @@ class TestBrokerDown(HookTestBase):
         collected = self.listen()
         switch.on()
         self.assertTrue(publisher.flush(60))
-        self.assertGreater(stats.send_errors, 0)   # retried, not lost
         self.assertEqual(total - stats.dropped, stats.sent)
         got = collected.wait_for(stats.sent)
         self.assertEqual(stats.sent, len(got))

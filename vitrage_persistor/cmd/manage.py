@@ -68,11 +68,33 @@ def _add_db_parsers(subparsers):
                       ).set_defaults(func=_db_history)
 
 
+def _expire(conf, store):
+    # Imported here: replay needs vitrage, the other commands do not.
+    from vitrage_persistor.replay import engine
+    from vitrage_persistor.replay import errors
+    from vitrage_persistor.replay import retention
+    try:
+        result = retention.expire(conf, engine.Replayer(conf, store))
+    except errors.ReplayError as exc:
+        raise RuntimeError(str(exc)) from exc
+    if result.base_snapshot is None:
+        print('nothing expired: %s' % result.reason)
+    else:
+        print('expired %d events and %d snapshots older than snapshot %d '
+              '(cutoff %s)' % (result.deleted_events,
+                               result.deleted_snapshots,
+                               result.base_snapshot, result.cutoff))
+
+
 def _add_parsers(subparsers):
     _add_db_parsers(subparsers)
     subparsers.add_parser(
         'status', help='event and quarantine counts, newest event, snapshots'
     ).set_defaults(func=_status)
+    subparsers.add_parser(
+        'expire', help='delete events older than [persistor] event_ttl '
+                       'that a kept graph snapshot covers'
+    ).set_defaults(func=_expire)
 
 
 command_opt = cfg.SubCommandOpt('command', title='commands',

@@ -114,24 +114,56 @@ class Replayer:
             return None, False
         return first_event.order_key, False
 
+    def _expired_base(self, until, until_time):
+        """The newest snapshot at or before the target, late or not.
+
+        Only used when the events before every usable snapshot have
+        expired: events that arrived after it but belong before it are
+        older than the retention window and cannot be applied in their
+        place any more, so they are left out (and logged).
+        """
+        for meta in sorted(self.store.list_snapshots(), key=_covers,
+                           reverse=True):
+            covers = _covers(meta)
+            if meta['processor'] != self.processor_name or (
+                    until is not None and covers > until) or (
+                    until_time is not None
+                    and covers.collector_timestamp > until_time):
+                continue
+            LOG.warning('history before snapshot %d has expired; %d events '
+                        'that arrived after it but belong before it are '
+                        'left out', meta['id'], self.store.count_late_events(
+                            covers, meta['max_event_id']))
+            return self.store.get_snapshot(meta['id'])
+        return None
+
     # -- replay --------------------------------------------------------
 
     def graph_at(self, at_time: datetime.datetime | None = None,
                  event_id: int | None = None,
                  use_snapshots: bool = True,
-                 progress: Progress | None = None) -> ReplayResult:
+                 progress: Progress | None = None,
+                 until: records.OrderKey | None = None,
+                 max_event_id: int | None = None) -> ReplayResult:
         """The graph after every event at or before a target.
 
-        The target is ``at_time`` or the event ``event_id``; without
-        either it is the newest event.
+        The target is ``at_time``, the event ``event_id`` or the order
+        key ``until``; without any it is the newest event. Only events
+        with an id up to ``max_event_id`` (default: the largest id when
+        the replay starts) are read, so the result, and a snapshot made
+        from it, hold exactly a known set of events.
         """
-        max_event_id = self.store.max_event_id()
+        if max_event_id is None:
+            max_event_id = self.store.max_event_id()
         first = self.store.first_event()
         earliest, expired = self._earliest(first)
         if earliest is None:
             raise errors.EmptyHistory()
-        until = until_time = None
-        if event_id is not None:
+        until_time = None
+        target = 'the newest event'
+        if until is not None:
+            target = 'event %d' % until.id
+        elif event_id is not None:
             event = self.store.get_event(event_id)
             if event is None:
                 raise errors.UnknownEvent(event_id)
@@ -139,8 +171,6 @@ class Replayer:
         elif at_time is not None:
             until_time = _naive_utc(at_time)
             target = until_time.isoformat(sep=' ')
-        else:
-            target = 'the newest event'
         if until_time is not None and (
                 until_time < earliest.collector_timestamp):
             raise errors.BeforeHistory(
@@ -154,16 +184,19 @@ class Replayer:
                 snapshot = self.store.get_snapshot(meta['id'])
                 break
         if snapshot is None and expired:
-            raise errors.BeforeHistory(target, 'the oldest usable snapshot')
+            snapshot = self._expired_base(until, until_time)
+            if snapshot is None:
+                raise errors.BeforeHistory(target, 'the oldest snapshot')
 
         proc = self.new_processor(snapshot.graph if snapshot else None)
         after = snapshot.covers if snapshot else None
-        total = (self.store.count_events(after, until_time, until)
+        total = (self.store.count_events(after, until_time, until,
+                                         until_id=max_event_id)
                  if progress else 0)
         last = after
         events = self.store.iter_events(
             after=after, until_time=until_time, until=until,
-            page_size=self.conf.replay.page_size)
+            page_size=self.conf.replay.page_size, until_id=max_event_id)
         done = 0
         chunk_size = min(500, self.conf.replay.page_size)
         while True:

@@ -26,6 +26,7 @@ import hashlib
 import os
 import threading
 import uuid
+import warnings
 
 from oslo_config import cfg
 from oslo_log import log
@@ -34,6 +35,11 @@ from oslo_utils import timeutils
 from vitrage_persistor.replay import errors, graph_json
 
 LOG = log.getLogger(__name__)
+
+# oslo.utils deprecates the time override in favour of mock.patch, which
+# is for tests; replay needs it at run time, once per event.
+warnings.filterwarnings('ignore', category=DeprecationWarning,
+                        message='(set|clear)_time_override is deprecated')
 
 # One lock for everything process-global that the processor touches:
 # cfg.CONF, TransformerBase.key_to_uuid_cache and timeutils' override.

@@ -194,11 +194,14 @@ class Store:
     def iter_events(self, after: records.OrderKey | None = None,
                     until_time: datetime.datetime | None = None,
                     until: records.OrderKey | None = None,
-                    page_size: int = 1000
+                    page_size: int = 1000,
+                    until_id: int | None = None
                     ) -> Iterator[records.StoredEvent]:
         """Yield events in replay order, one keyset page at a time.
 
         ``after`` is exclusive; ``until_time`` and ``until`` are inclusive.
+        ``until_id`` leaves out rows stored after the reader looked (ids
+        above it), so a replay sees one consistent set of events.
         """
         order = sa.tuple_(*_ORDER_COLUMNS)
         cursor = after
@@ -212,6 +215,8 @@ class Store:
                                     records.utc_naive(until_time))
             if until is not None:
                 query = query.where(order <= _key_literal(until))
+            if until_id is not None:
+                query = query.where(EVENT.c.id <= until_id)
             with self._reader() as conn:
                 page = [_stored_event(r) for r in conn.execute(query)]
             yield from page
@@ -325,17 +330,21 @@ class Store:
 
     def count_events(self, after: records.OrderKey | None = None,
                      until_time: datetime.datetime | None = None,
-                     until: records.OrderKey | None = None) -> int:
+                     until: records.OrderKey | None = None,
+                     until_id: int | None = None) -> int:
         """How many events :meth:`iter_events` would yield (progress)."""
         query = sa.select(sa.func.count(EVENT.c.id))
         order = sa.tuple_(*_ORDER_COLUMNS)
         if after is not None:
             query = query.where(order > _key_literal(after))
         if until_time is not None:
-            query = query.where(EVENT.c.collector_timestamp <=
-                                records.utc_naive(until_time))
+            query = query.where(
+                EVENT.c.collector_timestamp
+                <= records.utc_naive(until_time))
         if until is not None:
             query = query.where(order <= _key_literal(until))
+        if until_id is not None:
+            query = query.where(EVENT.c.id <= until_id)
         with self._reader() as conn:
             return conn.execute(query).scalar() or 0
 

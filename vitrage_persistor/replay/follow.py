@@ -1,0 +1,256 @@
+"""The warm standby: a graph kept current by tailing the event table.
+
+``vitrage-persistor-replay follow`` starts from ``graph_at`` (newest
+snapshot + tail), then reads new rows by id and applies them, so a
+standby vitrage-graph (or the API) can take over with the current graph
+at once. It writes a snapshot every ``[persistor] snapshot_interval``
+(events, or seconds with an ``s`` suffix), and on SIGUSR1 (and when it
+stops) it dumps its current graph to ``[replay] dump_path``.
+
+Ids are allocated when a row is inserted, not when it commits, so a
+reader tailing by id can see id 12 before id 11 commits. The follower
+remembers such gaps and keeps fetching them for ``[replay] gap_timeout``
+seconds (an id burnt by a duplicate or a rollback never shows up).
+
+Events are applied in replay order within each poll. An event whose
+order key is before one already applied (a late arrival, or a gap that
+filled in) is still applied at once, as vitrage-graph itself would have
+done on arrival; the graph is then marked *out of order*, and before the
+next snapshot it is rebuilt from the previous snapshot in the documented
+order, so stored snapshots always equal ``graph_at``.
+"""
+
+import collections
+import datetime
+import itertools
+import json
+import os
+import signal
+import threading
+import time
+
+from oslo_config import cfg
+from oslo_log import log
+
+from vitrage_persistor.replay import engine
+from vitrage_persistor.storage import records
+
+LOG = log.getLogger(__name__)
+
+
+def parse_interval(text: str) -> tuple[int | None, float | None]:
+    """``"10000"`` -> (10000 events, None); ``"300s"`` -> (None, 300.0)."""
+    text = str(text).strip().lower()
+    try:
+        if text.endswith('s'):
+            seconds = float(text[:-1])
+            if seconds <= 0:
+                raise ValueError(text)
+            return None, seconds
+        events = int(text)
+        if events <= 0:
+            raise ValueError(text)
+        return events, None
+    except ValueError:
+        raise ValueError('bad [persistor] snapshot_interval %r: use a '
+                         'number of events ("10000") or of seconds '
+                         '("300s")' % text) from None
+
+
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+class Follower:
+    """Keeps one graph current; see the module docstring."""
+
+    def __init__(self, conf: cfg.ConfigOpts, replayer: engine.Replayer,
+                 install_signals: bool = True):
+        self.conf = conf
+        self.replayer = replayer
+        self.store = replayer.store
+        self.every_events, self.every_seconds = parse_interval(
+            conf.persistor.snapshot_interval)
+        self.stop_event = threading.Event()
+        self.dump_requested = threading.Event()
+        self.install_signals = install_signals
+        self.processor = None
+        self.last_key: records.OrderKey | None = None
+        self.last_id = 0
+        self.event_count = 0
+        self.gaps: dict[int, float] = {}
+        self.out_of_order = False
+        self.lags = collections.deque(maxlen=20000)
+        self.applied = 0
+        self.snapshots = 0
+        self._since_snapshot = 0
+        self._snapshot_at = time.monotonic()
+        self._status_at = 0.0
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        max_id = self.store.max_event_id()
+        result = self.replayer.graph_at(max_event_id=max_id)
+        self.processor = result.processor
+        self.last_key = result.last
+        self.last_id = max_id
+        self.event_count = result.event_count
+        self._since_snapshot = result.applied
+        LOG.info('standby starts at event %d with %d events replayed '
+                 'after snapshot %s', max_id, result.applied,
+                 result.snapshot_id)
+
+    def run(self, max_seconds: float | None = None) -> None:
+        if self.install_signals:
+            signal.signal(signal.SIGUSR1,
+                          lambda *a: self.dump_requested.set())
+            signal.signal(signal.SIGTERM, lambda *a: self.stop_event.set())
+        if self.processor is None:
+            self.start()
+        deadline = None if max_seconds is None else (
+            time.monotonic() + max_seconds)
+        try:
+            while not self.stop_event.is_set():
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                applied = self.poll()
+                if self.dump_requested.is_set():
+                    self.dump_requested.clear()
+                    self.dump()
+                self.maybe_snapshot()
+                self.write_status()
+                if not applied:
+                    self.stop_event.wait(self.conf.replay.poll_interval)
+        finally:
+            self.dump()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    # -- tailing -----------------------------------------------------------
+
+    def poll(self) -> int:
+        """Apply whatever is new; return how many events were applied."""
+        size = self.conf.replay.page_size
+        page = list(itertools.islice(self.store.iter_events_by_id(
+            after_id=self.last_id, page_size=size), size))
+        now = time.monotonic()
+        expected = self.last_id + 1
+        for event in page:
+            for missing in range(expected, event.id):
+                self.gaps[missing] = now
+            expected = event.id + 1
+        if page:
+            self.last_id = page[-1].id
+        filled = []
+        if self.gaps:
+            filled = self.store.get_events_by_ids(sorted(self.gaps))
+            for event in filled:
+                self.gaps.pop(event.id, None)
+            timeout = self.conf.replay.gap_timeout
+            for gap, seen in list(self.gaps.items()):
+                if now - seen > timeout:
+                    del self.gaps[gap]
+        batch = sorted(page + filled, key=lambda e: e.order_key)
+        if not batch:
+            return 0
+        if self.last_key is not None and batch[0].order_key < self.last_key:
+            self.out_of_order = True
+        self.processor.apply(batch)
+        wall = _utcnow()
+        for event in batch:
+            self.lags.append(
+                (wall - event.collector_timestamp).total_seconds())
+        if self.last_key is None or batch[-1].order_key > self.last_key:
+            self.last_key = batch[-1].order_key
+        self.applied += len(batch)
+        self.event_count += len(batch)
+        self._since_snapshot += len(batch)
+        return len(batch)
+
+    # -- snapshots, dumps, status -----------------------------------------
+
+    def snapshot_due(self) -> bool:
+        if not self._since_snapshot:
+            return False
+        if self.every_events is not None:
+            return self._since_snapshot >= self.every_events
+        return time.monotonic() - self._snapshot_at >= self.every_seconds
+
+    def maybe_snapshot(self, force: bool = False) -> int | None:
+        if not (force or self.snapshot_due()) or self.last_key is None:
+            return None
+        if self.gaps:
+            LOG.debug('snapshot postponed: %d event ids not seen yet',
+                      len(self.gaps))
+            return None
+        if self.out_of_order:
+            result = self.replayer.graph_at(until=self.last_key,
+                                            max_event_id=self.last_id)
+            self.processor = result.processor
+            self.out_of_order = False
+            LOG.info('graph rebuilt in replay order after late events '
+                     '(%d events after snapshot %s)', result.applied,
+                     result.snapshot_id)
+        document = self.processor.to_document()
+        snapshot_id = self.store.save_snapshot(records.Snapshot(
+            covers=self.last_key, max_event_id=self.last_id,
+            event_count=self.event_count, processor=self.processor.name,
+            graph=document, vertex_count=len(document['vertices']),
+            edge_count=len(document['edges'])))
+        self.snapshots += 1
+        self._since_snapshot = 0
+        self._snapshot_at = time.monotonic()
+        LOG.info('snapshot %d covers event %d', snapshot_id,
+                 self.last_key.id)
+        if self.conf.persistor.event_ttl:
+            from vitrage_persistor.replay import retention
+            retention.expire(self.conf, self.replayer)
+        return snapshot_id
+
+    def lag_stats(self) -> dict:
+        lags = sorted(self.lags)
+        if not lags:
+            return {'p50': None, 'p99': None, 'max': None}
+
+        def pick(q):
+            return lags[min(len(lags) - 1, int(q * len(lags)))]
+        return {'p50': pick(0.50), 'p99': pick(0.99), 'max': lags[-1]}
+
+    def status(self) -> dict:
+        return {
+            'last_event_id': self.last_id,
+            'last_collector_timestamp':
+                self.last_key.collector_timestamp.isoformat()
+                if self.last_key else None,
+            'applied': self.applied, 'snapshots': self.snapshots,
+            'pending_gaps': len(self.gaps),
+            'out_of_order': self.out_of_order,
+            'lag_seconds': self.lag_stats(),
+            'written_at': _utcnow().isoformat(),
+        }
+
+    def _write_json(self, path: str, document: dict) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = '%s.tmp.%d' % (path, os.getpid())
+        with open(tmp, 'w', encoding='utf-8') as f:
+            json.dump(document, f, sort_keys=True, default=str)
+        os.replace(tmp, path)
+
+    def write_status(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._status_at >= 1.0:
+            self._status_at = now
+            self._write_json(self.conf.replay.status_path, self.status())
+
+    def dump(self) -> str | None:
+        """Write the current graph (snapshot JSON form) for a failover."""
+        if self.processor is None:
+            return None
+        document = self.processor.to_document()
+        document['standby'] = self.status()
+        path = self.conf.replay.dump_path
+        self._write_json(path, document)
+        LOG.info('current graph dumped to %s', path)
+        return path

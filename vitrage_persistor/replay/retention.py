@@ -1,0 +1,61 @@
+"""Snapshot-aware expiry of old events (``[persistor] event_ttl``).
+
+Every time inside the retention window ``[now - event_ttl, now]`` must
+stay answerable. So expiry picks the *base*: the newest usable snapshot
+(same processor, not undermined by late arrivals) that covers no event
+after ``now - event_ttl``. Any time T in the window then replays from the
+base or a newer snapshot plus events after it, so expiry deletes:
+
+* the events the base holds (order key at or before what it covers and
+  id at most its ``max_event_id``; late arrivals are not in it and stay);
+* the snapshots older than the base, which nothing can use any more.
+
+Without such a snapshot nothing is deleted: take one first (the warm
+standby does it every ``snapshot_interval``, or run
+``vitrage-persistor-replay snapshot``).
+"""
+
+import dataclasses
+import datetime
+
+from oslo_config import cfg
+from oslo_log import log
+
+from vitrage_persistor.replay import engine
+
+LOG = log.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class ExpiryResult:
+    cutoff: datetime.datetime | None
+    base_snapshot: int | None
+    deleted_events: int = 0
+    deleted_snapshots: int = 0
+    reason: str = ''
+
+
+def expire(conf: cfg.ConfigOpts, replayer: engine.Replayer,
+           now: datetime.datetime | None = None) -> ExpiryResult:
+    ttl = conf.persistor.event_ttl
+    if not ttl:
+        return ExpiryResult(None, None, reason='[persistor] event_ttl is 0: '
+                            'events are kept forever')
+    if now is None:
+        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    cutoff = now - datetime.timedelta(seconds=ttl)
+    store = replayer.store
+    usable = replayer.usable_snapshots(until_time=cutoff)
+    if not usable:
+        LOG.warning('no snapshot at or before %s: nothing expired', cutoff)
+        return ExpiryResult(cutoff, None, reason='no usable snapshot at or '
+                            'before %s; take one first' % cutoff)
+    base = usable[0]
+    covers = engine._covers(base)
+    events = store.delete_events_covered(covers, base['max_event_id'])
+    older = [m['id'] for m in store.list_snapshots()
+             if engine._covers(m) < covers]
+    snapshots = store.delete_snapshots(older)
+    LOG.info('expired %d events and %d snapshots before snapshot %d (%s)',
+             events, snapshots, base['id'], covers.collector_timestamp)
+    return ExpiryResult(cutoff, base['id'], events, snapshots)

@@ -1,0 +1,137 @@
+"""The warm standby keeps the graph current and snapshots it correctly."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+from vitrage_persistor.replay import canonical, follow
+from vitrage_persistor.tests.functional import fixtures as func_fixtures
+from vitrage_persistor.tests.functional.replay import base
+from vitrage_persistor.tests.unit.replay import trace
+
+
+class FollowContract:
+    """Run once per backend (see the bottom of the module)."""
+
+    def _follower(self, interval='400'):
+        self.config(snapshot_interval=interval, group='persistor')
+        self.config(page_size=300, group='replay')
+        return follow.Follower(self.conf, self.replayer,
+                               install_signals=False)
+
+    def _catch_up(self, follower):
+        while follower.poll():
+            follower.maybe_snapshot()
+
+    def test_in_order_tail_equals_live_and_snapshots(self):
+        events = base.long_trace()
+        n = len(events) & ~1
+        recs = trace.to_records(events[:n])
+        self.store.add_batch(recs[:500])
+        follower = self._follower()
+        follower.start()
+        for i in range(500, n, 250):
+            self.store.add_batch(recs[i:i + 250])
+            self._catch_up(follower)
+        self.assertFalse(follower.out_of_order)
+        expected = base.live(self.conf)[n]
+        got = canonical.canonical(follower.processor.graph,
+                                  follower.processor.id_cache)
+        self.assertEqual([], canonical.differences(expected, got))
+        snaps = self.store.list_snapshots()
+        self.assertGreaterEqual(len(snaps), (n - 500) // 400 - 1)
+        # its snapshots are what graph_at would have built
+        for meta in snaps[-2:]:
+            snap = self.store.get_snapshot(meta['id'])
+            result = self.replayer.graph_at(
+                until=snap.covers, use_snapshots=False)
+            # JSON turns the processor's tuples into lists
+            self.assertEqual(
+                json.loads(json.dumps(result.processor.to_document())),
+                dict(snap.graph, processor=result.processor.name))
+        self.assertIsNotNone(follower.lag_stats()['p99'])
+
+    def test_out_of_order_commits_are_rebuilt_before_snapshot(self):
+        events = base.long_trace()
+        n = len(events) & ~1
+        recs = trace.to_records(events[:n])
+        self.store.add_batch(recs[:300])
+        follower = self._follower('100000')
+        follower.start()
+        rest = [recs[i:i + 100] for i in range(300, n, 100)]
+        random.Random(5).shuffle(rest)
+        for batch in rest:
+            self.store.add_batch(batch)
+            follower.poll()
+        self._catch_up(follower)
+        self.assertTrue(follower.out_of_order)
+        snapshot_id = follower.maybe_snapshot(force=True)
+        self.assertIsNotNone(snapshot_id)
+        self.assertFalse(follower.out_of_order)
+        got = canonical.canonical(follower.processor.graph,
+                                  follower.processor.id_cache)
+        self.assertEqual([], canonical.differences(
+            base.live(self.conf)[n], got))
+        result = self.replayer.graph_at()
+        self.assertEqual(snapshot_id, result.snapshot_id)
+        self.assertEqual(0, result.applied)
+
+
+globals().update(func_fixtures.backend_classes(
+    'TestFollow', (FollowContract, base.ReplayDBTestCase), {}))
+
+
+class TestFollowCommand(func_fixtures.OpportunisticDB,
+                        base.replay_base.ReplayTestCase):
+    """``vitrage-persistor-replay follow`` as a process: SIGUSR1, SIGTERM."""
+
+    def test_sigusr1_dumps_current_graph(self):
+        recs = trace.to_records(base.long_trace()[:200])
+        self.store.add_batch(recs[:100])
+        conf_file = os.path.join(self.state_dir, 'replay.conf')
+        dump = os.path.join(self.state_dir, 'dump.json')
+        status = os.path.join(self.state_dir, 'status.json')
+        with open(conf_file, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n[database]\nconnection = '
+                    '%s\n[replay]\ndatasources_values_dir = %s\n'
+                    'dump_path = %s\nstatus_path = %s\n' % (
+                        self.state_dir, self.db_url, self.values_dir,
+                        dump, status))
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'vitrage_persistor.cmd.replay',
+             '--config-file', conf_file, 'follow'],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.addCleanup(proc.kill)
+        self._wait(lambda: os.path.exists(status), proc)
+        self.store.add_batch(recs[100:])
+        self._wait(lambda: json.load(open(status))['applied'] >= 100, proc)
+        proc.send_signal(signal.SIGUSR1)
+        self._wait(lambda: os.path.exists(dump), proc)
+        with open(dump) as f:
+            document = json.load(f)
+        self.assertEqual('vitrage-persistor-graph', document['format'])
+        self.assertEqual(recs and 200, document['standby']['last_event_id'])
+        expected = trace.live_graphs(self.conf, base.long_trace()[:200],
+                                     [200])[200]
+        from vitrage_persistor.replay import graph_json
+        graph, cache = graph_json.load(document)
+        self.assertEqual(expected, canonical.canonical(graph, cache))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(0, proc.wait(timeout=30))
+
+    def _wait(self, predicate, proc, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if predicate():
+                    return
+            except (OSError, ValueError):
+                pass
+            if proc.poll() is not None:
+                self.fail('follow exited: %s' % proc.stdout.read())
+            time.sleep(0.1)
+        self.fail('timed out')

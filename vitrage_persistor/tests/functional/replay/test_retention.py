@@ -1,0 +1,90 @@
+"""Expiry keeps every time inside the retention window answerable."""
+
+import datetime
+
+from vitrage_persistor.replay import canonical, errors, retention
+from vitrage_persistor.tests.functional import fixtures as func_fixtures
+from vitrage_persistor.tests.functional.replay import base
+from vitrage_persistor.tests.unit.replay import trace
+
+TTL = 3600
+
+
+class RetentionContract:
+    """Run once per backend (see the bottom of the module)."""
+
+    def test_expiry_keeps_the_window_answerable(self):
+        events = base.long_trace()[:900]
+        n = self.store_trace(events, shuffle=False)
+        cuts = [200, 400, 600]
+        snaps = {}
+        for cut in cuts:
+            result = self.replayer.graph_at(
+                at_time=trace.collector_time(cut - 1))
+            snaps[cut] = self.replayer.save_snapshot(result)
+        # Every time we will ask about, replayed before any expiry.
+        times = [trace.collector_time(i) for i in
+                 (150, 399, 450, 599, 700, n - 1)]
+        before = {}
+        for t in times:
+            r = self.replayer.graph_at(at_time=t, use_snapshots=False)
+            before[t] = canonical.canonical(r.graph, r.processor.id_cache)
+
+        # The window starts between the 2nd and 3rd snapshot.
+        cutoff = trace.collector_time(500)
+        self.config(event_ttl=TTL, group='persistor')
+        result = retention.expire(
+            self.conf, self.replayer,
+            now=cutoff + datetime.timedelta(seconds=TTL))
+
+        self.assertEqual(snaps[400], result.base_snapshot)
+        self.assertEqual(400, result.deleted_events)
+        self.assertEqual(1, result.deleted_snapshots)
+        self.assertEqual(n - 400, self.store.event_counts()['count'])
+        self.assertEqual([snaps[400], snaps[600]],
+                         [m['id'] for m in self.store.list_snapshots()])
+        first = self.store.first_event()
+        self.assertEqual(400, first.sequence)
+
+        for t in times:
+            if t < cutoff:
+                continue
+            r = self.replayer.graph_at(at_time=t)
+            self.assertEqual(before[t], canonical.canonical(
+                r.graph, r.processor.id_cache), t)
+        # The base itself stays answerable, anything before it is gone.
+        r = self.replayer.graph_at(at_time=trace.collector_time(399))
+        self.assertEqual(before[trace.collector_time(399)],
+                         canonical.canonical(r.graph, r.processor.id_cache))
+        self.assertRaises(errors.BeforeHistory, self.replayer.graph_at,
+                          at_time=trace.collector_time(150))
+
+        # Running it again deletes nothing more.
+        again = retention.expire(
+            self.conf, self.replayer,
+            now=cutoff + datetime.timedelta(seconds=TTL))
+        self.assertEqual((0, 0), (again.deleted_events,
+                                  again.deleted_snapshots))
+
+    def test_nothing_expires_without_a_covering_snapshot(self):
+        n = self.store_trace(base.long_trace()[:300], shuffle=False)
+        result = self.replayer.graph_at(at_time=trace.collector_time(250))
+        self.replayer.save_snapshot(result)
+        self.config(event_ttl=TTL, group='persistor')
+        # cutoff before the only snapshot: nothing may go
+        expired = retention.expire(
+            self.conf, self.replayer,
+            now=trace.collector_time(100) + datetime.timedelta(seconds=TTL))
+        self.assertIsNone(expired.base_snapshot)
+        self.assertEqual(n, self.store.event_counts()['count'])
+
+    def test_event_ttl_zero_keeps_everything(self):
+        n = self.store_trace(base.long_trace()[:50], shuffle=False)
+        self.replayer.save_snapshot(self.replayer.graph_at())
+        expired = retention.expire(self.conf, self.replayer)
+        self.assertEqual(0, expired.deleted_events)
+        self.assertEqual(n, self.store.event_counts()['count'])
+
+
+globals().update(func_fixtures.backend_classes(
+    'TestRetention', (RetentionContract, base.ReplayDBTestCase), {}))

@@ -1,0 +1,129 @@
+"""Publisher error paths: overflow policies, stamps, never raising."""
+
+import threading
+
+from vitrage_persistor import envelope, notifier
+from vitrage_persistor.tests import base
+
+
+class BlockingTransport:
+    """Stands in for the broker: records messages, can hang or fail."""
+
+    def __init__(self):
+        self.sent = []
+        self.gate = threading.Event()
+        self.fail = False
+
+    def _send_notification(self, target, ctxt, message, version, retry):
+        self.gate.wait(10)
+        if self.fail:
+            raise ConnectionError('broker down')
+        self.sent.append((target.topic, message))
+
+
+class TestPublisher(base.TestCase):
+
+    def make(self, **opts):
+        self.config(group='persistor_hooks', **opts)
+        self.transport = BlockingTransport()
+        pub = notifier.Publisher(self.conf, 'collector',
+                                 transport=self.transport,
+                                 register_atexit=False)
+        self.addCleanup(pub.stop, 1)
+        self.addCleanup(self.transport.gate.set)
+        return pub
+
+    def test_stamps_and_wire_format(self):
+        pub = self.make(sender_threads=1)
+        self.transport.gate.set()
+        for n in range(5):
+            self.assertTrue(pub.publish({'n': n}))
+        self.assertTrue(pub.flush(5))
+        topics = {t for t, _ in self.transport.sent}
+        self.assertEqual({'vitrage_persistor.sample'}, topics)
+        msgs = [m for _, m in self.transport.sent]
+        self.assertEqual([envelope.event_type('collector')] * 5,
+                         [m['event_type'] for m in msgs])
+        self.assertEqual({pub.publisher_id}, {m['publisher_id']
+                                              for m in msgs})
+        self.assertTrue(pub.publisher_id.startswith(
+            'vitrage.persistor.collector.'))
+        unwrapped = [envelope.unwrap(m['payload']) for m in msgs]
+        self.assertEqual([{'n': n} for n in range(5)],
+                         [u[0] for u in unwrapped])
+        self.assertEqual([1, 2, 3, 4, 5], [u[2] for u in unwrapped])
+        stamps = [u[1] for u in unwrapped]
+        self.assertEqual(sorted(stamps), stamps)
+        self.assertRegex(stamps[0], r'^\d{4}-\d\d-\d\dT[\d:]{8}\.\d{6}Z$')
+
+    def test_event_frozen_at_enqueue(self):
+        pub = self.make()
+        event = {'a': 1}
+        pub.publish(event)
+        event['QUERY_RESULT'] = 'added by the processor'
+        self.transport.gate.set()
+        self.assertTrue(pub.flush(5))
+        self.assertEqual({'a': 1}, self.transport.sent[0][1]['payload'][
+            'event'])
+
+    def test_drop_oldest(self):
+        pub = self.make(queue_size=3, sender_threads=1,
+                        overflow_policy='drop_oldest')
+        for n in range(10):
+            self.assertTrue(pub.publish({'n': n}))   # never blocks
+        self.assertEqual(10, pub.stats.enqueued)
+        self.transport.gate.set()
+        self.assertTrue(pub.flush(5))
+        got = [m['payload']['event']['n'] for _, m in self.transport.sent]
+        # the queue kept the newest three (plus what the sender held)
+        self.assertEqual([7, 8, 9], got[-3:])
+        self.assertEqual(10 - len(got), pub.stats.dropped)
+
+    def test_drop_newest(self):
+        pub = self.make(queue_size=3, sender_threads=1,
+                        overflow_policy='drop_newest')
+        accepted = [pub.publish({'n': n}) for n in range(10)]
+        self.transport.gate.set()
+        self.assertTrue(pub.flush(5))
+        got = [m['payload']['event']['n'] for _, m in self.transport.sent]
+        self.assertLessEqual(len(got), 4)
+        self.assertEqual(list(range(len(got))), got)
+        self.assertEqual(10 - len(got), pub.stats.dropped)
+        self.assertEqual(len(got), accepted.count(True))
+
+    def test_unserialisable_reported_not_raised(self):
+        pub = self.make()
+        self.transport.gate.set()
+        self.assertFalse(pub.publish({'bad': object()}))
+        self.assertEqual(1, pub.stats.unserialisable)
+        self.assertTrue(pub.publish({'good': 1}))
+        self.assertTrue(pub.flush(5))
+        self.assertEqual(1, len(self.transport.sent))
+
+    def test_send_failure_retried_then_sent(self):
+        pub = self.make(retry_interval_max=0.1)
+        self.transport.fail = True
+        self.transport.gate.set()
+        pub.publish({'x': 1})
+        self.assertFalse(pub.flush(1))
+        self.assertGreater(pub.stats.send_errors, 0)
+        self.transport.fail = False
+        self.assertTrue(pub.flush(5))
+        self.assertEqual(1, pub.stats.sent)
+
+    def test_stop_bounded_when_broker_hangs(self):
+        pub = self.make(sender_threads=1)
+        for n in range(3):
+            pub.publish({'n': n})
+        self.assertFalse(pub.stop(0.3))
+        self.assertEqual(3, pub.stats.abandoned)
+        self.assertFalse(pub.publish({'late': True}))
+
+    def test_fork_gets_new_identity(self):
+        pub = self.make()
+        first = pub.publisher_id
+        pub._pid = -1   # as seen from a forked child
+        self.transport.gate.set()
+        pub.publish({'x': 1})
+        self.assertNotEqual(first, pub.publisher_id)
+        self.assertTrue(pub.flush(5))

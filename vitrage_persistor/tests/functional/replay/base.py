@@ -38,7 +38,9 @@ class ReplayDBTestCase(func_fixtures.OpportunisticDB,
         self.replayer = engine.Replayer(self.conf, self.store)
 
     def store_trace(self, events=None, start=0, shuffle=True):
-        """Store events in shuffled batches: ids do not follow replay order.
+        """Store events in batches, shuffled unless told otherwise.
+
+        Shuffled, the row ids do not follow the replay order.
         """
         recs = trace.to_records(events if events is not None
                                 else long_trace(), start)

@@ -1,0 +1,114 @@
+"""``vitrage-persistor-replay`` end to end on a real database."""
+
+import io
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+import fixtures
+
+from vitrage_persistor.cmd import replay as cmd
+from vitrage_persistor.tests.functional import fixtures as func_fixtures
+from vitrage_persistor.tests.functional.replay import base
+from vitrage_persistor.tests.unit.replay import trace
+
+
+class TestReplayCommand(base.ReplayDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf_file = os.path.join(self.state_dir, 'replay.conf')
+        with open(self.conf_file, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n[database]\nconnection = '
+                    '%s\n[replay]\ndatasources_values_dir = %s\n' % (
+                        self.state_dir, self.db_url, self.values_dir))
+
+    def run_cmd(self, *args):
+        out, err = io.StringIO(), io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
+        try:
+            rc = cmd.main(['--config-file', self.conf_file, *args])
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        return rc, out.getvalue(), err.getvalue()
+
+    def at(self, i):
+        return trace.collector_time(i).isoformat() + 'Z'
+
+    def test_errors_are_one_line(self):
+        rc, _, err = self.run_cmd('show')
+        self.assertEqual((1, 'vitrage-persistor-replay: the event table is '
+                          'empty: nothing to replay\n'), (rc, err))
+        self.store_trace(base.long_trace()[:20])
+        for args, code, text in (
+                (('show', '--at', '2001-01-01T00:00:00'), 1,
+                 'is before the first replayable point'),
+                (('show', '--format', 'png'), 2, "unknown format 'png'"),
+                (('show', '--at', 'last tuesday'), 2, 'bad timestamp'),
+                (('show', '--event-id', '999999'), 1, 'no stored event'),
+                (('show', '--filter', 'colour=red'), 2, 'bad filter'),
+                (('diff', '--from', self.at(1)), 2, 'needs --from and --to'),
+        ):
+            rc, _, err = self.run_cmd(*args)
+            self.assertEqual(code, rc, err)
+            self.assertIn(text, err)
+            self.assertEqual(1, len(err.strip().splitlines()), err)
+
+    def test_show_formats_and_filters(self):
+        n = self.store_trace(base.long_trace()[:400])
+        out = os.path.join(self.state_dir, 'g')
+        rc, text, err = self.run_cmd('show', '--at', self.at(n - 1))
+        self.assertEqual(0, rc, err)
+        document = json.loads(text)
+        self.assertEqual('vitrage-persistor-graph', document['format'])
+        self.assertIn('%d vertices' % len(document['vertices']), err)
+        for fmt in ('graphml', 'svg', 'html', 'dot'):
+            rc, _, err = self.run_cmd('show', '--format', fmt, '-o',
+                                      out + '.' + fmt)
+            self.assertEqual(0, rc, err)
+        ET.parse(out + '.graphml')
+        svg = ET.parse(out + '.svg').getroot()
+        self.assertTrue(svg.tag.endswith('svg'))
+        with open(out + '.svg') as f:
+            self.assertIn('line-through', f.read())   # deleted entities
+        with open(out + '.dot') as f:
+            self.assertTrue(f.read().startswith('digraph'))
+        rc, text, _ = self.run_cmd('show', '--filter', 'type=nova.host')
+        types = {v['properties']['vitrage_type']
+                 for v in json.loads(text)['vertices']}
+        self.assertEqual({'nova.host'}, types)
+        rc, text, _ = self.run_cmd('show', '--filter', 'around=host-1:1',
+                                   '--filter', 'live')
+        vertices = json.loads(text)['vertices']
+        self.assertIn('host-1', [v['properties'].get('name')
+                                 for v in vertices])
+        self.assertFalse(any(v['properties'].get('vitrage_is_deleted')
+                             for v in vertices))
+
+    def test_diff_and_snapshot(self):
+        n = self.store_trace(base.long_trace()[:600])
+        rc, text, err = self.run_cmd('diff', '--from', self.at(199),
+                                     '--to', self.at(599), '--format',
+                                     'json')
+        self.assertEqual(0, rc, err)
+        result = json.loads(text)
+        self.assertTrue(result['vertices']['added'])
+        self.assertTrue(any('vitrage_is_deleted' in c['properties']
+                            for c in result['vertices']['changed']))
+        rc, text, _ = self.run_cmd('diff', '--from', self.at(599),
+                                   '--to', self.at(599))
+        self.assertIn('vertices: 0 added, 0 removed, 0 changed', text)
+        rc, text, _ = self.run_cmd('snapshot', '--at', self.at(299))
+        self.assertEqual(0, rc)
+        self.assertIn('300 events', text)
+        rc, text, err = self.run_cmd('show', '--event-id', str(n))
+        self.assertEqual(0, rc)
+        self.assertIn('after snapshot', err)
+        rc, text, _ = self.run_cmd('snapshot', '--at', self.at(299))
+        self.assertIn('nothing new since snapshot', text)
+
+
+class TestReplayCommandPostgreSQL(TestReplayCommand):
+    FIXTURE = func_fixtures.test_fixtures.PostgresqlOpportunisticFixture

@@ -10,10 +10,12 @@ in the test process.
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -64,8 +66,9 @@ class Agent:
             start_new_session=True, env=_QUIET)
         log.close()
         if wait_ready:
-            wait_for(lambda: self.log().count(self.READY) >
-                     self._ready_seen, 60, what='agent ready')
+            seen = self._ready_seen
+            wait_for(lambda: self.log().count(self.READY) > seen, 60,
+                     what='agent ready')
         self._ready_seen = self.log().count(self.READY)
         return self
 
@@ -156,6 +159,9 @@ class TcpProxy:
                 client, _ = server.accept()
             except OSError:
                 return
+            if not self._accepting:
+                client.close()
+                return
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
@@ -190,6 +196,12 @@ class TcpProxy:
         """Stop listening and cut every connection."""
         self._accepting = False
         if self._server is not None:
+            # shutdown() wakes the thread blocked in accept(); close()
+            # alone leaves the socket listening until accept() returns.
+            try:
+                self._server.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._server.close()
             self._server = None
         with self._lock:
@@ -212,12 +224,15 @@ class PrivateRabbit:
     directories, so the shared broker on 5672 is never touched.
     """
 
-    def __init__(self, base_dir, port=5679):
+    def __init__(self, port=5679):
+        # Its own directory under /tmp: the node runs as the rabbitmq user,
+        # which cannot enter the test's private (0700) temporary directory.
+        base_dir = tempfile.mkdtemp(prefix='vp-rmq-')
+        os.chmod(base_dir, 0o755)
         self.base = base_dir
         self.port = port
         self.node = 'vptest%d@localhost' % port
         self.proc = None
-        os.makedirs(base_dir, exist_ok=True)
         with open(os.path.join(base_dir, 'enabled_plugins'), 'w') as f:
             f.write('[].\n')
         with open(os.path.join(base_dir, 'rabbitmq.conf'), 'w') as f:
@@ -265,6 +280,9 @@ class PrivateRabbit:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(30)
             self.proc = None
+
+    def remove(self):
+        shutil.rmtree(self.base, ignore_errors=True)
 
     def queues(self):
         out = self.ctl('list_queues', '-q', '--no-table-headers', 'name',

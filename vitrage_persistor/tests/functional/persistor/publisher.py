@@ -24,6 +24,7 @@ from vitrage_persistor import envelope  # noqa: E402
 from vitrage_persistor.persistor import transport  # noqa: E402
 from vitrage_persistor.tests.functional.persistor import events  # noqa
 
+
 def _now():
     return datetime.datetime.now(datetime.UTC)
 

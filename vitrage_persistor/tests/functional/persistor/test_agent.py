@@ -13,14 +13,13 @@ import sqlite3
 import subprocess
 import time
 
-from oslo_db.sqlalchemy import test_fixtures
 import sqlalchemy as sa
+from oslo_db.sqlalchemy import test_fixtures
 
 from vitrage_persistor.persistor import validation
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional import fixtures as vp_fixtures
-from vitrage_persistor.tests.functional.persistor import helpers
-from vitrage_persistor.tests.functional.persistor import publisher
+from vitrage_persistor.tests.functional.persistor import helpers, publisher
 
 
 class AgentTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
@@ -121,9 +120,10 @@ class AgentTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
             reason for reason, _t, _p in
             publisher.malformed_messages(0, max_bytes))
         self.wait_count(good)
+        total = sum(expected.values())
         helpers.wait_for(
-            lambda: sum(self.store.quarantine_summary().values()) >=
-            sum(expected.values()), 30, what='quarantine rows')
+            lambda: sum(self.store.quarantine_summary().values()) >= total,
+            30, what='quarantine rows')
         self.assertEqual(dict(expected), self.store.quarantine_summary())
         self.assert_exactly(range(good))
         rows = self.store.list_quarantine(limit=100)
@@ -185,10 +185,14 @@ class DatabaseOutageMixin:
         helpers.wait_for(lambda: self.count() >= 100, 60,
                          what='first events')
         proxy.close()
-        time.sleep(20)
-        stored_during_outage = self.count()
-        self.assertLess(stored_during_outage, n)
+        time.sleep(2)
+        stored_at_outage = self.count()
+        time.sleep(18)
+        # nothing reached the database while it was away ...
+        self.assertEqual(stored_at_outage, self.count())
+        self.assertLess(stored_at_outage, n)
         self.assertIn('requeueing it to the broker', agent.log())
+        # ... and nothing was acked: it all waited in the broker.
         proxy.reopen()
         helpers.finish(pub, timeout=120)
         self.wait_count(n, timeout=120)
@@ -260,7 +264,8 @@ class CoexistenceMixin:
 
 class BrokerRestartMixin:
     def test_broker_restart_keeps_durable_messages(self):
-        node = helpers.PrivateRabbit(os.path.join(self.state_dir, 'rmq'))
+        node = helpers.PrivateRabbit()
+        self.addCleanup(node.remove)
         node.start()
         self.addCleanup(node.stop)
         n = 1000

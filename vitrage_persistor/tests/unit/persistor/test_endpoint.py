@@ -1,0 +1,122 @@
+"""The endpoint's error paths, with a mocked Store (only here)."""
+
+import threading
+from unittest import mock
+
+import oslo_messaging
+from oslo_db import exception as db_exception
+
+from vitrage_persistor import envelope
+from vitrage_persistor.persistor import endpoint, stats
+from vitrage_persistor.storage import records
+from vitrage_persistor.tests import base
+from vitrage_persistor.tests.unit.persistor import test_validation as tv
+
+
+def _messages(n, start=0):
+    return [tv._message(message_id='m-%d' % i) for i in range(start,
+                                                              start + n)]
+
+
+class TestEndpoint(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.store = mock.Mock()
+        self.store.add_batch.side_effect = lambda ev, q=(): \
+            records.BatchResult(stored=len(ev), duplicates=0,
+                                quarantined=len(q))
+        self.stats = stats.Stats()
+        self.stop = threading.Event()
+        self.backoff = endpoint.Backoff(8.0, 0.5, stop_event=self.stop)
+        self.ep = endpoint.PersistorEndpoint(self.store, self.stats, 4096,
+                                             self.backoff)
+        self.waits = []
+        self.stop.wait = lambda t=None: self.waits.append(t) or False
+
+    def test_only_sample_priority(self):
+        for prio in ('audit', 'debug', 'info', 'warn', 'error', 'critical'):
+            self.assertFalse(hasattr(self.ep, prio), prio)
+        self.assertEqual('sample', envelope.PRIORITY)
+        self.assertTrue(callable(self.ep.sample))
+
+    def test_one_transaction_per_batch_then_ack(self):
+        bad = tv._message(message_id='bad', event_type='other.type')
+        result = self.ep.sample(_messages(5) + [bad])
+        self.assertIsNone(result)
+        self.assertEqual(1, self.store.add_batch.call_count)
+        events, quarantined = self.store.add_batch.call_args[0]
+        self.assertEqual(['m-%d' % i for i in range(5)],
+                         [e.message_id for e in events])
+        self.assertEqual(['wrong_event_type'],
+                         [q.reason for q in quarantined])
+        snap = self.stats.snapshot_and_reset()
+        self.assertEqual(5, snap['interval']['stored'])
+        self.assertEqual({'wrong_event_type': 1},
+                         snap['quarantine_reasons'])
+
+    def test_db_down_requeues_with_growing_capped_backoff(self):
+        self.store.add_batch.side_effect = db_exception.DBConnectionError(
+            'gone')
+        for _ in range(6):
+            self.assertEqual(oslo_messaging.NotificationResult.REQUEUE,
+                             self.ep.sample(_messages(3)))
+        self.assertEqual([0.5, 1.0, 2.0, 4.0, 8.0, 8.0], self.waits)
+        self.assertEqual(6, self.stats.totals['requeued_batches'])
+        # back again: acked, and the back-off starts from the bottom
+        self.store.add_batch.side_effect = lambda ev, q=(): \
+            records.BatchResult(len(ev), 0, len(q))
+        self.assertIsNone(self.ep.sample(_messages(3)))
+        self.assertEqual(0, self.backoff.failures)
+
+    def test_any_unexpected_error_requeues_never_acks(self):
+        self.store.add_batch.side_effect = RuntimeError('bug')
+        self.assertEqual(oslo_messaging.NotificationResult.REQUEUE,
+                         self.ep.sample(_messages(2)))
+
+    def test_row_rejected_by_db_is_isolated_and_quarantined(self):
+        stored, quarantined = [], []
+
+        def add_batch(events, q=()):
+            if any(e.message_id == 'm-2' for e in events):
+                raise db_exception.DBDataError('value too long')
+            stored.extend(e.message_id for e in events)
+            quarantined.extend((i.message_id, i.reason) for i in q)
+            return records.BatchResult(len(events), 0, len(q))
+        self.store.add_batch.side_effect = add_batch
+        self.assertIsNone(self.ep.sample(_messages(4)))
+        self.assertEqual(['m-0', 'm-1', 'm-3'], stored)
+        self.assertEqual([('m-2', endpoint.DB_REJECTED)], quarantined)
+
+    def test_connection_lost_while_isolating_requeues(self):
+        calls = []
+
+        def add_batch(events, quarantined=()):
+            calls.append(1)
+            if len(calls) == 1:
+                raise db_exception.DBDataError('bad row')
+            raise db_exception.DBConnectionError('gone')
+        self.store.add_batch.side_effect = add_batch
+        self.assertEqual(oslo_messaging.NotificationResult.REQUEUE,
+                         self.ep.sample(_messages(3)))
+
+    def test_stop_interrupts_backoff(self):
+        real = endpoint.Backoff(30.0, 30.0)
+        real.stop_event.set()
+        ep = endpoint.PersistorEndpoint(self.store, self.stats, 4096, real)
+        self.store.add_batch.side_effect = db_exception.DBConnectionError(
+            'gone')
+        watch = threading.Event()
+        threading.Timer(5, watch.set).start()
+        self.assertEqual(oslo_messaging.NotificationResult.REQUEUE,
+                         ep.sample(_messages(1)))
+        self.assertFalse(watch.is_set(), 'back-off ignored the stop')
+
+    def test_quarantine_logged_once_per_kind(self):
+        bad = [tv._message(message_id='b-%d' % i, payload='x')
+               for i in range(50)]
+        with self.assertLogs('vitrage_persistor.persistor.endpoint',
+                             'WARNING') as logs:
+            self.ep.sample(bad)
+        self.assertEqual(1, len(logs.records))
+        self.assertIn('quarantined 50 message(s)', logs.output[0])

@@ -1,0 +1,140 @@
+"""Every kind of bad input gets its own quarantine reason."""
+
+import datetime
+
+from vitrage_persistor import envelope
+from vitrage_persistor.persistor import validation
+from vitrage_persistor.storage import records
+from vitrage_persistor.tests import base
+
+STAMP = datetime.datetime(2026, 11, 21, 3, 12, 0, 123456)
+
+
+def _event(**extra):
+    event = {'vitrage_entity_type': 'nova.host', 'id': 'host-1',
+             'vitrage_datasource_action': 'snapshot',
+             'vitrage_sample_date': '2026-11-21T03:00:00Z'}
+    event.update(extra)
+    return event
+
+
+def _message(payload=None, event_type=None, message_id='m-1',
+             timestamp='2026-11-21 04:00:00.000001'):
+    return {'ctxt': {}, 'publisher_id': 'vitrage.persistor.driver.h.t',
+            'event_type': (envelope.event_type('driver') if event_type is None
+                           else event_type),
+            'payload': (envelope.wrap(_event(), STAMP, 7)
+                        if payload is None else payload),
+            'metadata': {'message_id': message_id, 'timestamp': timestamp}}
+
+
+class TestClassify(base.TestCase):
+
+    def classify(self, message, limit=4096):
+        return validation.classify(message, limit)
+
+    def assertReason(self, reason, message, limit=4096):
+        item = self.classify(message, limit)
+        self.assertIsInstance(item, records.QuarantineRecord)
+        self.assertEqual(reason, item.reason)
+        self.assertTrue(item.detail)
+        self.assertIsNotNone(item.raw)
+        item.raw.encode('utf-8')  # always storable
+        return item
+
+    def test_good_enveloped_event(self):
+        item = self.classify(_message())
+        self.assertIsInstance(item, records.EventRecord)
+        self.assertEqual('m-1', item.message_id)
+        self.assertEqual(STAMP, item.collector_timestamp)
+        self.assertEqual(7, item.sequence)
+        self.assertEqual('nova.host', item.entity_type)
+        self.assertEqual('snapshot', item.datasource_action)
+        self.assertEqual(_event(), records.decode_payload(item.payload_json))
+
+    def test_good_bare_event(self):
+        item = self.classify(_message(payload=_event()))
+        self.assertIsInstance(item, records.EventRecord)
+        self.assertEqual(datetime.datetime(2026, 11, 21, 3, 0, 0),
+                         item.collector_timestamp)
+        self.assertEqual(0, item.sequence)
+
+    def test_message_not_a_dict(self):
+        self.assertReason('not_a_dict', ['not', 'a', 'message'])
+
+    def test_payload_not_a_dict(self):
+        self.assertReason('not_a_dict', _message(payload='text'))
+        self.assertReason('not_a_dict', _message(payload=[1, 2]))
+        self.assertReason('not_a_dict', _message(
+            payload=envelope.wrap(None, STAMP, 1)))
+
+    def test_missing_timestamp(self):
+        payload = envelope.wrap(_event(), STAMP, 1)
+        del payload['collector_timestamp']
+        self.assertReason('missing_timestamp', _message(payload=payload))
+        event = _event()
+        del event['vitrage_sample_date']
+        self.assertReason('missing_timestamp',
+                          _message(payload=event, timestamp=None))
+
+    def test_bad_timestamp(self):
+        payload = envelope.wrap(_event(), STAMP, 1)
+        payload['collector_timestamp'] = 'not a time'
+        self.assertReason('bad_timestamp', _message(payload=payload))
+        self.assertReason('bad_timestamp', _message(
+            payload=_event(vitrage_sample_date='2026-13-45T00:00:00Z')))
+        self.assertReason('bad_timestamp', _message(
+            payload=_event(vitrage_sample_date='1970-01-01T00:00:00Z')))
+
+    def test_oversized(self):
+        item = self.assertReason('oversized', _message(
+            payload=envelope.wrap(_event(blob='x' * 5000), STAMP, 1)))
+        self.assertIn('limit 4096', item.detail)
+        self.assertIsInstance(self.classify(_message(
+            payload=envelope.wrap(_event(blob='x' * 5000), STAMP, 1)),
+            limit=8192), records.EventRecord)
+
+    def test_nan_and_infinity(self):
+        for value in (float('nan'), float('inf'), float('-inf')):
+            self.assertReason('nan_or_infinity', _message(
+                payload=envelope.wrap(_event(metric={'v': [value]}), STAMP,
+                                      1)))
+
+    def test_unencodable(self):
+        self.assertReason('unencodable', _message(
+            payload=envelope.wrap(_event(name='a \ud800 b'), STAMP, 1)))
+        self.assertReason('unencodable', _message(
+            payload=envelope.wrap(_event(obj=object()), STAMP, 1)))
+
+    def test_bad_entity_type(self):
+        event = _event()
+        del event['vitrage_entity_type']
+        self.assertReason('bad_entity_type', _message(payload=event))
+        for value in (None, 5, '', '   ', 'x' * 300, ['nova.host']):
+            self.assertReason('bad_entity_type', _message(
+                payload=_event(vitrage_entity_type=value)))
+
+    def test_wrong_event_type(self):
+        for event_type in ('compute.instance.create.end',
+                           'vitrage.alarm.activate', ''):
+            item = self.assertReason('wrong_event_type',
+                                     _message(event_type=event_type))
+            self.assertEqual('m-1', item.message_id)
+
+    def test_bad_envelope_sequence(self):
+        payload = envelope.wrap(_event(), STAMP, 1)
+        payload['sequence'] = 'one'
+        self.assertReason('bad_envelope', _message(payload=payload))
+
+    def test_no_message_id(self):
+        self.assertReason('no_message_id', _message(message_id=None))
+
+    def test_every_reason_is_declared(self):
+        for reason in ('not_a_dict', 'missing_timestamp', 'bad_timestamp',
+                       'oversized', 'unencodable', 'nan_or_infinity',
+                       'bad_entity_type', 'wrong_event_type'):
+            self.assertIn(reason, validation.REASONS)
+
+    def test_raw_is_truncated(self):
+        raw = validation.raw_text({'x': 'y' * 200000})
+        self.assertLess(len(raw), validation.RAW_LIMIT + 100)

@@ -67,6 +67,23 @@ def canonical(graph, id_cache: dict | None = None,
     return {'vertices': dict(sorted(vertices.items())), 'edges': edges}
 
 
+def strip_wall_clock(form: dict) -> dict:
+    """A canonical form without the timestamps of deletion marks.
+
+    For comparing with a graph whose processor ran on the real clock.
+    """
+    vertices = {
+        key: {p: v for p, v in props.items()
+              if not (props.get('vitrage_is_deleted')
+                      and p == _WALL_CLOCK['vertex'])}
+        for key, props in form['vertices'].items()}
+    edges = [[u, v, label, {p: x for p, x in props.items()
+                            if not (props.get('vitrage_is_deleted')
+                                    and p == _WALL_CLOCK['edge'])}]
+             for u, v, label, props in form['edges']]
+    return {'vertices': vertices, 'edges': edges}
+
+
 def digest(form: dict) -> str:
     text = json.dumps(form, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

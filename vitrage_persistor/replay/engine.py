@@ -203,7 +203,8 @@ class Replayer:
             chunk = list(itertools.islice(events, chunk_size))
             if not chunk:
                 break
-            proc.apply(chunk)
+            # decoded from the rows for this replay only: no deep copy
+            proc.apply(chunk, private_payloads=True)
             last = chunk[-1].order_key
             done += len(chunk)
             if progress:

@@ -157,7 +157,7 @@ class Follower:
             return 0
         if self.last_key is not None and batch[0].order_key < self.last_key:
             self.out_of_order = True
-        self.processor.apply(batch)
+        self.processor.apply(batch, private_payloads=True)
         wall = _utcnow()
         for event in batch:
             self.lags.append(

@@ -168,8 +168,14 @@ class VitrageProcessor:
     def graph(self):
         return self._processor.entity_graph
 
-    def apply(self, events) -> None:
-        """Apply stored events, in the order given, to the graph."""
+    def apply(self, events, private_payloads: bool = False) -> None:
+        """Apply stored events, in the order given, to the graph.
+
+        The processor mutates the event it is given (it adds graph query
+        results), so each payload is deep-copied first -- unless the
+        caller says the payloads are private: freshly decoded from the
+        database for this replay alone, which is already a deep copy.
+        """
         from vitrage.datasources.transformer_base import TransformerBase
 
         with _LOCK:
@@ -177,20 +183,21 @@ class VitrageProcessor:
             TransformerBase.key_to_uuid_cache = self.id_cache
             try:
                 for event in events:
-                    self._apply_one(event)
+                    self._apply_one(event, private_payloads)
             finally:
                 TransformerBase.key_to_uuid_cache = saved_cache
                 timeutils.clear_time_override()
                 _ACTIVE.event_id = None
 
-    def _apply_one(self, event) -> None:
+    def _apply_one(self, event, private: bool) -> None:
         when = event.collector_timestamp
         if when.tzinfo is None:
             when = when.replace(tzinfo=datetime.UTC)
         timeutils.set_time_override(when)
         _ACTIVE.event_id, _ACTIVE.counter = event.id, 0
         try:
-            self._processor.process_event(copy.deepcopy(event.payload))
+            self._processor.process_event(
+                event.payload if private else copy.deepcopy(event.payload))
         except Exception:
             # vitrage-graph logs and skips an event it cannot process
             # (graph_init.EventsCoordination); so does replay.

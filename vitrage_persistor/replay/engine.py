@@ -63,6 +63,11 @@ class Replayer:
         self._name = None
 
     def new_processor(self, document: dict | None = None):
+        if self.conf.replay.processor == 'builtin':
+            raise errors.ProcessorUnavailable(
+                '[replay] processor = builtin: this release has no '
+                "dependency-free processor; use Vitrage's (auto or "
+                'vitrage)')
         proc = self.processor_factory(self.conf, document)
         self._name = proc.name
         return proc

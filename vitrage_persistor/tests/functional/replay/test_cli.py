@@ -109,6 +109,31 @@ class TestReplayCommand(base.ReplayDBTestCase):
         rc, text, _ = self.run_cmd('snapshot', '--at', self.at(299))
         self.assertIn('nothing new since snapshot', text)
 
+    def test_manage_expire(self):
+        from vitrage_persistor.cmd import manage
+        n = self.store_trace(base.long_trace()[:300], shuffle=False)
+        self.assertEqual(0, self.run_cmd('snapshot', '--at', self.at(199))[0])
+        with open(self.conf_file, 'a') as f:
+            f.write('[persistor]\nevent_ttl = 60\n')
+        out = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
+        self.assertEqual(0, manage.main(['--config-file', self.conf_file,
+                                         'expire']))
+        self.assertIn('expired 200 events and 0 snapshots', out.getvalue())
+        self.assertEqual(n - 200, self.store.event_counts()['count'])
+        rc, _, err = self.run_cmd('show', '--at', self.at(100))
+        self.assertEqual(1, rc)
+        self.assertIn('before the first replayable point', err)
+        self.assertEqual(0, self.run_cmd('show', '--at', self.at(250))[0])
+
+    def test_builtin_processor_is_refused_clearly(self):
+        self.store_trace(base.long_trace()[:10])
+        with open(self.conf_file, 'a') as f:
+            f.write('processor = builtin\n')
+        rc, _, err = self.run_cmd('show')
+        self.assertEqual(1, rc)
+        self.assertIn('no dependency-free processor', err)
+
 
 class TestReplayCommandPostgreSQL(TestReplayCommand):
     FIXTURE = func_fixtures.test_fixtures.PostgresqlOpportunisticFixture

@@ -242,3 +242,11 @@ def _covers(meta: dict) -> records.OrderKey:
     return records.OrderKey(meta['collector_timestamp'],
                             meta['last_publisher_id'], meta['last_sequence'],
                             meta['last_event_id'])
+
+
+def graph_at(conf: cfg.ConfigOpts, store,
+             at_time: datetime.datetime | None = None,
+             event_id: int | None = None, **kwargs) -> ReplayResult:
+    """The graph at a time or right after an event (see Replayer)."""
+    return Replayer(conf, store).graph_at(at_time=at_time,
+                                          event_id=event_id, **kwargs)

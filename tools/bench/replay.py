@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 import warnings
@@ -124,51 +123,64 @@ def _build_snapshots(conf, store, every):
     return done
 
 
-def _standby_lag(conf, store, events, rate, seconds):
-    from vitrage_persistor.replay import engine, follow
+def writer(db_url, rate, seconds):
+    """Run in its own process: store ``rate`` events/s, stamped now."""
     from vitrage_persistor.storage import records
+    from vitrage_persistor.tests.unit.replay import trace
+    conf = _conf(db_url, tempfile.gettempdir(), tempfile.gettempdir())
+    store = _store(conf)
+    # Steady state: re-sent snapshots of entities that exist (statuses
+    # change, nothing is created or deleted), so the graph, and the
+    # processor's cost per event, stay the same during the run.
+    pool = [e for e in trace.build_trace(rounds=1, scale=3)
+            if e.get('vitrage_datasource_action') == 'init_snapshot']
+    statuses = ['ACTIVE', 'ERROR', 'SHUTOFF']
+    events = []
+    for i in range(3):
+        for e in pool:
+            e = dict(e, vitrage_datasource_action='snapshot')
+            if e.get('vitrage_entity_type') == 'nova.instance':
+                e['status'] = statuses[i]
+            events.append(e)
+    batch_every = 0.05
+    per_batch = max(1, int(rate * batch_every))
+    sent, seq = 0, 10 ** 9
+    start = next_at = time.monotonic()
+    while time.monotonic() - start < seconds:
+        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        batch = []
+        for _ in range(per_batch):
+            event = events[sent % len(events)]
+            seq += 1
+            batch.append(records.EventRecord(
+                message_id=uuid.uuid4().hex, collector_timestamp=now,
+                event_type='vitrage.persistor.event.driver',
+                entity_type=event.get('vitrage_entity_type', 'x'),
+                payload_json=records.encode_payload(event),
+                publisher_id='bench-writer', sequence=seq))
+            sent += 1
+        store.add_batch(batch)
+        next_at += batch_every
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    print(json.dumps({'sent': sent,
+                      'rate': sent / (time.monotonic() - start)}))
+
+
+def _standby_lag(conf, store, db_url, rate, seconds):
+    """The follower here, the writer in another process (no GIL shared)."""
+    from vitrage_persistor.replay import engine, follow
     conf.set_override('snapshot_interval', '100000', 'persistor')
     conf.set_override('poll_interval', 0.05, 'replay')
     follower = follow.Follower(conf, engine.Replayer(conf, store),
                                install_signals=False)
     follower.start()
     follower.lags.clear()
-    stop = threading.Event()
-    sent = [0]
-
-    def writer():
-        batch_every = 0.05
-        per_batch = max(1, int(rate * batch_every))
-        seq = 10 ** 9
-        next_at = time.monotonic()
-        while not stop.is_set():
-            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-            batch = []
-            for _ in range(per_batch):
-                event = events[sent[0] % len(events)]
-                seq += 1
-                batch.append(records.EventRecord(
-                    message_id=uuid.uuid4().hex, collector_timestamp=now,
-                    event_type='vitrage.persistor.event.driver',
-                    entity_type=event.get('vitrage_entity_type', 'x'),
-                    payload_json=records.encode_payload(event),
-                    publisher_id='bench-writer', sequence=seq))
-                sent[0] += 1
-            store.add_batch(batch)
-            next_at += batch_every
-            time.sleep(max(0.0, next_at - time.monotonic()))
-
-    thread = threading.Thread(target=writer, daemon=True)
-    runner = threading.Thread(target=follower.run,
-                              kwargs={'max_seconds': seconds + 2},
-                              daemon=True)
-    runner.start()
-    thread.start()
-    time.sleep(seconds)
-    stop.set()
-    thread.join()
-    runner.join()
-    return sent[0] / seconds, follower.lag_stats(), follower.applied
+    proc = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, __file__, '--writer', db_url, str(rate),
+         str(seconds)], stdout=subprocess.PIPE, text=True)
+    follower.run(max_seconds=seconds + 3)
+    out = json.loads(proc.communicate()[0].strip().splitlines()[-1])
+    return out['rate'], follower.lag_stats(), follower.applied
 
 
 def rss_probe(db_url, values_dir, fraction, stream_only):
@@ -191,6 +203,31 @@ def rss_probe(db_url, values_dir, fraction, stream_only):
                       'rss_mb': round(_rss_mb(), 1)}))
 
 
+def _standby_section(args, tmp, values, events):
+    from vitrage_persistor.tests.unit.replay import trace
+    # The standby runs on its own history of --standby-history events:
+    # the processor's own rate falls as the graph grows (it scans all
+    # vertices for some events), and a standby can never beat it.
+    sconf = _conf(args.standby_db or 'sqlite:///%s/standby.sqlite' % tmp,
+                  values, tmp)
+    sstore = _store(sconf, migrate=True)
+    seed = trace.to_records(events[:args.standby_history])
+    for i in range(0, len(seed), 2000):
+        sstore.add_batch(seed[i:i + 2000])
+    rate_cap = _baseline(sconf, events[:args.standby_history])
+    rate, lags, applied = _standby_lag(
+        sconf, sstore, sconf.database.connection, args.rate,
+        args.standby_seconds)
+    print('standby (history %d events, database %s): writer %.0f events/s '
+          'for %.0fs, follower applied %d; lag p50 %.3fs, p99 %.3fs, max '
+          '%.3fs (baseline: Vitrage Processor from memory on this graph '
+          '%.0f events/s)' % (
+              args.standby_history, sstore.dialect_name, rate,
+              args.standby_seconds, applied, lags['p50'] or 0,
+              lags['p99'] or 0, lags['max'] or 0, rate_cap))
+    sstore.dispose()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--events', type=int, default=20000)
@@ -203,8 +240,13 @@ def main():
     ap.add_argument('--standby-db')
     ap.add_argument('--repeat', type=int, default=2)
     ap.add_argument('--throughput-only', action='store_true')
+    ap.add_argument('--standby-only', action='store_true')
     ap.add_argument('--rss-probe', nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument('--writer', nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.writer:
+        db, rate, seconds = args.writer
+        return writer(db, int(rate), float(seconds))
     if args.rss_probe:
         db, values, fraction, stream = args.rss_probe
         return rss_probe(db, values, float(fraction), stream == '1')
@@ -223,6 +265,8 @@ def main():
     events = events[:args.events]
     print('history: %d events (Vitrage mock trace), database %s' % (
         len(events), store.dialect_name))
+    if args.standby_only:
+        return _standby_section(args, tmp, values, events)
 
     base_rate = _baseline(conf, events)
     start = time.perf_counter()
@@ -284,26 +328,7 @@ def main():
         print('RSS %s: %s' % (what, ', '.join(figures)))
 
     store.dispose()
-    # The standby runs on its own history of --standby-history events:
-    # the processor's own rate falls as the graph grows (it scans all
-    # vertices for some events), and a standby can never beat it.
-    sconf = _conf(args.standby_db or 'sqlite:///%s/standby.sqlite' % tmp,
-                  values, tmp)
-    sstore = _store(sconf, migrate=True)
-    seed = trace.to_records(events[:args.standby_history])
-    for i in range(0, len(seed), 2000):
-        sstore.add_batch(seed[i:i + 2000])
-    rate_cap = _baseline(sconf, events[:args.standby_history])
-    rate, lags, applied = _standby_lag(sconf, sstore, events, args.rate,
-                                       args.standby_seconds)
-    print('standby (history %d events, database %s): writer %.0f events/s '
-          'for %.0fs, follower applied %d; lag p50 %.3fs, p99 %.3fs, max '
-          '%.3fs (baseline: Vitrage Processor from memory on this graph '
-          '%.0f events/s)' % (
-              args.standby_history, sstore.dialect_name, rate,
-              args.standby_seconds, applied, lags['p50'] or 0,
-              lags['p99'] or 0, lags['max'] or 0, rate_cap))
-    sstore.dispose()
+    _standby_section(args, tmp, values, events)
 
 
 if __name__ == '__main__':

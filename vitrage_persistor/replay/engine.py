@@ -81,11 +81,19 @@ class Replayer:
     # -- snapshots -----------------------------------------------------
 
     def usable_snapshots(self, until: records.OrderKey | None = None,
-                         until_time: datetime.datetime | None = None
-                         ) -> list[dict]:
-        """Snapshot metadata usable for a target, newest first."""
+                         until_time: datetime.datetime | None = None,
+                         limit: int | None = None) -> list[dict]:
+        """Snapshot metadata usable for a target, newest first.
+
+        Candidates are checked for late arrivals newest first, and only
+        until ``limit`` usable ones are found: one query each.
+        """
         found = []
-        for meta in reversed(self.store.list_snapshots()):
+        metas = sorted(self.store.list_snapshots(), key=_covers,
+                       reverse=True)
+        for meta in metas:
+            if limit is not None and len(found) >= limit:
+                break
             if meta['processor'] != self.processor_name:
                 continue
             covers = _covers(meta)
@@ -99,7 +107,6 @@ class Replayer:
                          meta['id'])
                 continue
             found.append(meta)
-        found.sort(key=_covers, reverse=True)
         return found
 
     def _earliest(self, first_event) -> tuple:
@@ -185,9 +192,8 @@ class Replayer:
 
         snapshot = None
         if use_snapshots or expired:
-            for meta in self.usable_snapshots(until, until_time):
+            for meta in self.usable_snapshots(until, until_time, limit=1):
                 snapshot = self.store.get_snapshot(meta['id'])
-                break
         if snapshot is None and expired:
             snapshot = self._expired_base(until, until_time)
             if snapshot is None:

@@ -45,7 +45,7 @@ def expire(conf: cfg.ConfigOpts, replayer: engine.Replayer,
         now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     cutoff = now - datetime.timedelta(seconds=ttl)
     store = replayer.store
-    usable = replayer.usable_snapshots(until_time=cutoff)
+    usable = replayer.usable_snapshots(until_time=cutoff, limit=1)
     if not usable:
         LOG.warning('no snapshot at or before %s: nothing expired', cutoff)
         return ExpiryResult(cutoff, None, reason='no usable snapshot at or '

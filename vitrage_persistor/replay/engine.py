@@ -16,6 +16,8 @@ so late arrivals are always applied in their place in the order.
 import dataclasses
 import datetime
 import itertools
+import queue
+import threading
 from collections.abc import Callable
 
 from oslo_config import cfg
@@ -50,6 +52,50 @@ class ReplayResult:
 
 def _naive_utc(value: datetime.datetime) -> datetime.datetime:
     return records.utc_naive(value)
+
+
+_DONE = object()
+
+
+def prefetch(iterator, chunk_size: int, depth: int = 2):
+    """Yield lists of ``chunk_size`` items read by a background thread.
+
+    The database round trips and JSON decoding of the next pages overlap
+    with the processor working on this one; at most ``depth`` chunks wait
+    in memory, so memory stays bounded.
+    """
+    chunks: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            while not stop.is_set():
+                chunk = list(itertools.islice(iterator, chunk_size))
+                if not chunk:
+                    break
+                chunks.put(chunk)
+            chunks.put(_DONE)
+        except BaseException as exc:  # handed to the consumer
+            chunks.put(exc)
+
+    thread = threading.Thread(target=produce, name='replay-prefetch',
+                              daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                chunks.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 class Replayer:
@@ -210,10 +256,7 @@ class Replayer:
             page_size=self.conf.replay.page_size, until_id=max_event_id)
         done = 0
         chunk_size = min(500, self.conf.replay.page_size)
-        while True:
-            chunk = list(itertools.islice(events, chunk_size))
-            if not chunk:
-                break
+        for chunk in prefetch(events, chunk_size):
             # decoded from the rows for this replay only: no deep copy
             proc.apply(chunk, private_payloads=True)
             last = chunk[-1].order_key

@@ -32,7 +32,7 @@ import time
 from oslo_config import cfg
 from oslo_log import log
 
-from vitrage_persistor.replay import engine
+from vitrage_persistor.replay import engine, errors
 from vitrage_persistor.storage import records
 
 LOG = log.getLogger(__name__)
@@ -91,7 +91,14 @@ class Follower:
 
     def start(self) -> None:
         max_id = self.store.max_event_id()
-        result = self.replayer.graph_at(max_event_id=max_id)
+        try:
+            result = self.replayer.graph_at(max_event_id=max_id)
+        except errors.EmptyHistory:
+            # A standby may well start before the first event: wait.
+            self.processor = self.replayer.new_processor()
+            self.last_id = max_id
+            LOG.info('standby starts on an empty event table')
+            return
         self.processor = result.processor
         self.last_key = result.last
         self.last_id = max_id

@@ -55,6 +55,15 @@ class FollowContract:
                 dict(snap.graph, processor=result.processor.name))
         self.assertIsNotNone(follower.lag_stats()['p99'])
 
+    def test_starts_on_an_empty_table(self):
+        follower = self._follower('50')
+        follower.start()
+        self.assertEqual(0, follower.poll())
+        self.store_trace(base.long_trace()[:120], shuffle=False)
+        self._catch_up(follower)
+        self.assertEqual(120, follower.applied)
+        self.assertEqual(1, len(self.store.list_snapshots()))
+
     def test_out_of_order_commits_are_rebuilt_before_snapshot(self):
         events = base.long_trace()
         n = len(events) & ~1

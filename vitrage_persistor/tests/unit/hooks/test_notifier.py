@@ -86,10 +86,12 @@ class TestPublisher(base.TestCase):
         self.transport.gate.set()
         self.assertTrue(pub.flush(5))
         got = [m['payload']['event']['n'] for _, m in self.transport.sent]
+        # The queue holds 3 and the blocked sender may hold one more; which
+        # event the sender took first is a race, so compare with what
+        # publish() said it accepted, in order.
         self.assertLessEqual(len(got), 4)
-        self.assertEqual(list(range(len(got))), got)
+        self.assertEqual([n for n, ok in enumerate(accepted) if ok], got)
         self.assertEqual(10 - len(got), pub.stats.dropped)
-        self.assertEqual(len(got), accepted.count(True))
 
     def test_unserialisable_reported_not_raised(self):
         pub = self.make()

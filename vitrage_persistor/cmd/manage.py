@@ -70,9 +70,7 @@ def _add_db_parsers(subparsers):
 
 def _expire(conf, store):
     # Imported here: replay needs vitrage, the other commands do not.
-    from vitrage_persistor.replay import engine
-    from vitrage_persistor.replay import errors
-    from vitrage_persistor.replay import retention
+    from vitrage_persistor.replay import engine, errors, retention
     try:
         result = retention.expire(conf, engine.Replayer(conf, store))
     except errors.ReplayError as exc:

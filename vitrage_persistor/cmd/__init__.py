@@ -8,7 +8,7 @@ import warnings
 
 # Vitrage (an optional extra) installs eventlet; futurist then imports it and
 # warns on every command. We never use it.
-warnings.filterwarnings('ignore', message='.*Eventlet is deprecated')
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
 
 from oslo_service import backend  # noqa: E402
 

@@ -23,9 +23,13 @@ LOG = log.getLogger(__name__)
 
 class PersistorService(service.ServiceBase):
 
-    def __init__(self, conf: cfg.ConfigOpts):
+    def __init__(self, conf: cfg.ConfigOpts,
+                 transport: oslo_messaging.Transport | None = None):
+        """``transport`` shares one (e.g. ``fake://``) with a publisher in
+        the same process; by default start() builds its own."""
         super().__init__()
         self.conf = conf
+        self._given_transport = transport
         self.listener = None
         self.store = None
         self.transport = None
@@ -36,7 +40,8 @@ class PersistorService(service.ServiceBase):
 
     def start(self) -> None:
         conf = self.conf
-        self.transport = transport_mod.get_transport(conf)
+        self.transport = (self._given_transport or
+                          transport_mod.get_transport(conf))
         self.store = storage_api.Store.from_conf(conf)
         self.stats = stats_mod.Stats()
         self._reporter = stats_mod.Reporter(self.stats,
@@ -72,7 +77,7 @@ class PersistorService(service.ServiceBase):
                 self.stats.log_line()
             if self.store is not None:
                 self.store.dispose()
-            if self.transport is not None:
+            if self.transport is not None and not self._given_transport:
                 self.transport.cleanup()
         finally:
             self._stopped.set()

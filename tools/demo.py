@@ -38,6 +38,8 @@ TOPIC = 'vitrage_persistor_demo'
 
 
 def broker_url() -> str | None:
+    if os.environ.get('VP_DEMO_TRANSPORT') == 'fake':
+        return None
     try:
         with socket.create_connection(('127.0.0.1', 5672), timeout=2):
             return 'rabbit://guest:guest@127.0.0.1:5672/'

@@ -22,14 +22,15 @@ import socket
 import sys
 import time
 
-import vitrage_persistor.cmd  # noqa: F401  (threading backend first)
-
 import oslo_messaging  # noqa: E402
 
+import vitrage_persistor.cmd  # noqa: F401  (threading backend first)
+from vitrage_persistor import (
+    envelope,  # noqa: E402
+    service,  # noqa: E402
+)
 from vitrage_persistor.hooks import install as hooks_install  # noqa: E402
-from vitrage_persistor import envelope  # noqa: E402
 from vitrage_persistor.persistor import service as agent_service  # noqa
-from vitrage_persistor import service  # noqa: E402
 from vitrage_persistor.storage import api as storage_api  # noqa: E402
 from vitrage_persistor.storage import migration  # noqa: E402
 from vitrage_persistor.tests.functional.hooks import harness  # noqa: E402
@@ -97,8 +98,8 @@ def main(state_dir: str) -> int:
 
     store = storage_api.Store.from_conf(conf)
     migration.upgrade(store)
-    print('database: %s (schema %s)' % (conf.database.connection,
-                                         migration.current(store)))
+    print('database: %s (schema %s)' % (
+        conf.database.connection, migration.current(store)))
 
     transport = oslo_messaging.get_notification_transport(conf)
     agent = agent_service.PersistorService(conf, transport=transport)

@@ -34,7 +34,7 @@ def event_type(hook: str) -> str:
 def format_timestamp(value: datetime.datetime) -> str:
     """UTC, microseconds, e.g. ``2026-11-21T03:12:00.123456Z``."""
     if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
     return value.strftime(TIMESTAMP_FORMAT)
 
 

@@ -16,18 +16,16 @@ an admin, which is for development only.
 
 import json
 
-from oslo_config import cfg
-from oslo_context import context as oslo_context
-from oslo_log import log
-from oslo_middleware import http_proxy_to_wsgi
-from oslo_middleware import request_id
-from oslo_policy import policy as oslo_policy
 import webob
 import webob.dec
 import webob.exc
+from oslo_config import cfg
+from oslo_context import context as oslo_context
+from oslo_log import log
+from oslo_middleware import http_proxy_to_wsgi, request_id
+from oslo_policy import policy as oslo_policy
 
-from vitrage_persistor.api import policy
-from vitrage_persistor.api import views
+from vitrage_persistor.api import policy, views
 from vitrage_persistor.storage import api as storage_api
 
 LOG = log.getLogger(__name__)
@@ -51,7 +49,7 @@ def _int_param(req, name, default, minimum=0, maximum=None):
         value = int(raw)
     except ValueError:
         raise webob.exc.HTTPBadRequest(
-            '%s must be an integer, got %r' % (name, raw))
+            '%s must be an integer, got %r' % (name, raw)) from None
     if value < minimum or (maximum is not None and value > maximum):
         raise webob.exc.HTTPBadRequest('%s must be between %d and %s' % (
             name, minimum, maximum if maximum is not None else 'any'))
@@ -78,7 +76,8 @@ class PersistorAPI:
             self.enforcer.authorize(rule, {}, context.to_policy_values(),
                                     do_raise=True)
         except oslo_policy.PolicyNotAuthorized:
-            raise webob.exc.HTTPForbidden('policy does not allow %s' % rule)
+            raise webob.exc.HTTPForbidden(
+                'policy does not allow %s' % rule) from None
 
     @webob.dec.wsgify
     def __call__(self, req):

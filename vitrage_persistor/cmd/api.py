@@ -10,8 +10,8 @@ from wsgiref import simple_server
 
 from oslo_log import log
 
-from vitrage_persistor.api import app as api_app
 from vitrage_persistor import service
+from vitrage_persistor.api import app as api_app
 
 LOG = log.getLogger(__name__)
 

@@ -6,9 +6,9 @@ non-zero exit status, never a traceback: operators run this from scripts.
 
 import sys
 
+import sqlalchemy.exc
 from oslo_config import cfg
 from oslo_db import exception as db_exception
-import sqlalchemy.exc
 
 from vitrage_persistor import service
 from vitrage_persistor.storage import api as storage_api

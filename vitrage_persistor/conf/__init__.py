@@ -7,12 +7,14 @@ hand it down. Tests do the same with their own instance.
 
 from oslo_config import cfg
 
-from vitrage_persistor.conf import api
-from vitrage_persistor.conf import database
-from vitrage_persistor.conf import hooks
-from vitrage_persistor.conf import paths
-from vitrage_persistor.conf import persistor
-from vitrage_persistor.conf import replay
+from vitrage_persistor.conf import (
+    api,
+    database,
+    hooks,
+    paths,
+    persistor,
+    replay,
+)
 
 _MODULES = (paths, database, persistor, hooks, replay, api)
 

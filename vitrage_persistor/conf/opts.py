@@ -2,12 +2,14 @@
 
 import itertools
 
-from vitrage_persistor.conf import api
-from vitrage_persistor.conf import database
-from vitrage_persistor.conf import hooks
-from vitrage_persistor.conf import paths
-from vitrage_persistor.conf import persistor
-from vitrage_persistor.conf import replay
+from vitrage_persistor.conf import (
+    api,
+    database,
+    hooks,
+    paths,
+    persistor,
+    replay,
+)
 
 
 def list_opts():

@@ -25,8 +25,11 @@ class PersistorService(service.ServiceBase):
 
     def __init__(self, conf: cfg.ConfigOpts,
                  transport: oslo_messaging.Transport | None = None):
-        """``transport`` shares one (e.g. ``fake://``) with a publisher in
-        the same process; by default start() builds its own."""
+        """Keep ``conf``; ``transport`` is for sharing one.
+
+        A ``fake://`` transport must be shared with a publisher in the same
+        process; by default start() builds its own.
+        """
         super().__init__()
         self.conf = conf
         self._given_transport = transport

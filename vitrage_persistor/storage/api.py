@@ -11,18 +11,13 @@ import datetime
 import os
 from collections.abc import Iterator, Sequence
 
+import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_log import log
 from oslo_utils import timeutils
-import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from vitrage_persistor.storage import engine
-from vitrage_persistor.storage import models
-from vitrage_persistor.storage import records
-from vitrage_persistor.storage import snapshot_codec
+from vitrage_persistor.storage import engine, models, records, snapshot_codec
 
 LOG = log.getLogger(__name__)
 
@@ -110,7 +105,8 @@ _SNAPSHOT_KEY = (SNAPSHOT.c.collector_timestamp, SNAPSHOT.c.last_publisher_id,
 
 def _key_literal(key: records.OrderKey):
     return sa.tuple_(
-        sa.literal(records.utc_naive(key.collector_timestamp), models.Timestamp),
+        sa.literal(records.utc_naive(key.collector_timestamp),
+                   models.Timestamp),
         sa.literal(key.publisher_id, sa.String()),
         sa.literal(key.sequence, sa.BigInteger()),
         sa.literal(key.id, sa.BigInteger()))

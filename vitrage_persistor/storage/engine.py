@@ -7,9 +7,9 @@ SQLite and PostgreSQL, or replay reading while the agent writes) never
 share engine state by accident.
 """
 
+import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_db.sqlalchemy import enginefacade
-import sqlalchemy as sa
 
 # The [database] options that enginefacade understands; the rest of the
 # group (backend, db_max_retries...) belongs to the legacy DB API.

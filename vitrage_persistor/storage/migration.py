@@ -12,7 +12,6 @@ from alembic import command as alembic_command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
-
 from vitrage_persistor.storage import api as storage_api
 
 _HERE = os.path.dirname(os.path.abspath(__file__))

@@ -7,8 +7,8 @@ functional migration tests check on every backend.
 """
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy import orm
+from sqlalchemy.dialects import mysql
 
 # SQLite auto-increments only "INTEGER PRIMARY KEY"; elsewhere the replay
 # cursor is a BIGINT so it never wraps.

@@ -13,7 +13,7 @@ from typing import Any
 def utc_naive(value: datetime.datetime) -> datetime.datetime:
     """Return ``value`` as a naive UTC datetime, the stored form."""
     if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
     return value
 
 

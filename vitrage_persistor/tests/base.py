@@ -1,8 +1,8 @@
 """Test bases: a private ConfigOpts per test, never a global CONF."""
 
 import fixtures
-from oslo_config import fixture as config_fixture
 import testtools
+from oslo_config import fixture as config_fixture
 
 from vitrage_persistor import service
 

@@ -8,7 +8,7 @@ class TestEnvelope(base.TestCase):
 
     def test_round_trip(self):
         ts = datetime.datetime(2026, 11, 21, 3, 12, 0, 5,
-                               tzinfo=datetime.timezone.utc)
+                               tzinfo=datetime.UTC)
         event = {'vitrage_entity_type': 'nova.host', 'name': 'h1'}
         payload = envelope.wrap(event, ts, 42)
         self.assertEqual((event, '2026-11-21T03:12:00.000005Z', 42),

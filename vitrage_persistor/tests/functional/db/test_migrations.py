@@ -5,12 +5,11 @@ environment, so ``ModelsMigrationsSync`` compares the migrated schema with
 the models instead of the models with themselves.
 """
 
-from alembic import script as alembic_script
-from oslo_db.sqlalchemy import test_migrations
 import sqlalchemy as sa
+from oslo_db.sqlalchemy import test_migrations
 
-from vitrage_persistor.storage import migration
-from vitrage_persistor.storage import models
+from alembic import script as alembic_script
+from vitrage_persistor.storage import migration, models
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 

@@ -53,7 +53,7 @@ class StoreContract:
 
     def test_timestamp_keeps_microseconds(self):
         ts = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901,
-                               tzinfo=datetime.timezone.utc)
+                               tzinfo=datetime.UTC)
         self.store.add_batch([make_event(1, ts=ts)])
         (event,) = self.store.iter_events()
         self.assertEqual(ts.replace(tzinfo=None), event.collector_timestamp)

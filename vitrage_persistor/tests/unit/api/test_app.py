@@ -6,8 +6,7 @@ import webob
 
 from vitrage_persistor.api import app as api_app
 from vitrage_persistor.storage import api as storage_api
-from vitrage_persistor.storage import migration
-from vitrage_persistor.storage import records
+from vitrage_persistor.storage import migration, records
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional.db import test_store
 

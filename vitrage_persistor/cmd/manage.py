@@ -7,10 +7,9 @@ non-zero exit status, never a traceback: operators run this from scripts.
 import sys
 
 import sqlalchemy.exc
-from oslo_config import cfg
 from oslo_db import exception as db_exception
 
-from vitrage_persistor import service
+from vitrage_persistor.cmd import common
 from vitrage_persistor.storage import api as storage_api
 from vitrage_persistor.storage import migration
 
@@ -95,18 +94,10 @@ def _add_parsers(subparsers):
     ).set_defaults(func=_expire)
 
 
-command_opt = cfg.SubCommandOpt('command', title='commands',
-                                handler=_add_parsers)
-
-
 def main(argv: list[str] | None = None) -> int:
-    conf = service.make_conf()
-    conf.register_cli_opt(command_opt)
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        service.prepare_service(argv, conf=conf)
-    except cfg.Error as exc:
-        print('vitrage-persistor-manage: %s' % exc, file=sys.stderr)
+    conf = common.parse_subcommand('vitrage-persistor-manage', _add_parsers,
+                                   argv)
+    if conf is None:
         return 2
     # Fail fast: a maintenance command must not sit in oslo.db's connect
     # retry loop for minutes when the database is down.

@@ -14,11 +14,10 @@ import time
 import warnings
 
 import sqlalchemy.exc
-from oslo_config import cfg
 from oslo_db import exception as db_exception
 from oslo_utils import timeutils
 
-from vitrage_persistor import service
+from vitrage_persistor.cmd import common
 from vitrage_persistor.replay import diff as diff_mod
 from vitrage_persistor.replay import engine, errors, render
 from vitrage_persistor.storage import api as storage_api
@@ -216,18 +215,9 @@ def _add_parsers(subparsers):
     follow.set_defaults(func=_follow, no_snapshots=False)
 
 
-command_opt = cfg.SubCommandOpt('command', title='commands',
-                                handler=_add_parsers)
-
-
 def main(argv: list[str] | None = None) -> int:
-    conf = service.make_conf()
-    conf.register_cli_opt(command_opt)
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        service.prepare_service(argv, conf=conf)
-    except cfg.Error as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
+    conf = common.parse_subcommand(PROG, _add_parsers, argv)
+    if conf is None:
         return 2
     if not conf.debug:
         # The processor warns about every event that hits a deleted or

@@ -16,10 +16,10 @@ from vitrage_persistor.conf import (
     replay,
 )
 
-_MODULES = (paths, database, persistor, hooks, replay, api)
+MODULES = (paths, database, persistor, hooks, replay, api)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every option group of the project on ``conf``."""
-    for module in _MODULES:
+    for module in MODULES:
         module.register_opts(conf)

@@ -2,23 +2,10 @@
 
 import itertools
 
-from vitrage_persistor.conf import (
-    api,
-    database,
-    hooks,
-    paths,
-    persistor,
-    replay,
-)
+from vitrage_persistor import conf
 
 
 def list_opts():
     """Return ``[(group, [opts])]`` for every group the project owns."""
-    return list(itertools.chain(
-        paths.list_opts(),
-        database.list_opts(),
-        persistor.list_opts(),
-        hooks.list_opts(),
-        replay.list_opts(),
-        api.list_opts(),
-    ))
+    return list(itertools.chain.from_iterable(
+        module.list_opts() for module in conf.MODULES))

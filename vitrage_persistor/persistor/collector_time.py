@@ -52,20 +52,22 @@ def parse(value: Any) -> datetime.datetime:
     """
     if isinstance(value, datetime.datetime):
         parsed = value
-    elif isinstance(value, str) and value.strip():
+    elif isinstance(value, str) and (value := value.strip()):
         try:
             # Fast path (Python 3.11 takes 'Z', a space separator and
             # microseconds): our envelope, Vitrage's format_utcnow() and
             # oslo.messaging's str(utcnow()).
-            parsed = datetime.datetime.fromisoformat(value.strip())
+            parsed = datetime.datetime.fromisoformat(value)
         except ValueError:
             # Other ISO 8601 spellings, e.g. basic format or week dates.
-            parsed = timeutils.parse_isotime(value.strip())
+            parsed = timeutils.parse_isotime(value)
     else:
         raise ValueError('not a timestamp: %r' % (value,))
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(
-            datetime.UTC).replace(tzinfo=None)
+        offset = parsed.utcoffset()
+        parsed = parsed.replace(tzinfo=None)
+        if offset:
+            parsed -= offset
     if not _MIN_YEAR <= parsed.year <= _MAX_YEAR:
         raise ValueError('timestamp out of range: %r' % (value,))
     return parsed
@@ -79,25 +81,27 @@ def resolve(hook_stamp: Any, event: dict, metadata: dict | None,
         has a value (or an envelope, which our hooks always stamp, has none)
         and ``bad_timestamp`` when the first present value is unparsable.
     """
+    # No list of candidates: this runs once per event on the hot path.
     if enveloped:
-        candidates = [(SOURCE_HOOK, hook_stamp)]
         if hook_stamp is None:
             raise TimestampError(
                 'missing_timestamp',
                 'envelope without collector_timestamp')
-    else:
-        candidates = []
-    candidates.append((SOURCE_SAMPLE_DATE, event.get(SAMPLE_DATE_KEY)))
-    candidates.append((SOURCE_NOTIFICATION,
-                       (metadata or {}).get('timestamp')))
-    for source, value in candidates:
-        if value is None:
-            continue
-        try:
-            return parse(value), source
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise TimestampError(
-                'bad_timestamp', '%s %r: %s' % (source, value, exc)) from None
+        return _parse_from(SOURCE_HOOK, hook_stamp), SOURCE_HOOK
+    value = event.get(SAMPLE_DATE_KEY)
+    if value is not None:
+        return _parse_from(SOURCE_SAMPLE_DATE, value), SOURCE_SAMPLE_DATE
+    value = (metadata or {}).get('timestamp')
+    if value is not None:
+        return _parse_from(SOURCE_NOTIFICATION, value), SOURCE_NOTIFICATION
     raise TimestampError('missing_timestamp',
                          'no hook stamp, %s or notification timestamp'
                          % SAMPLE_DATE_KEY)
+
+
+def _parse_from(source: str, value: Any) -> datetime.datetime:
+    try:
+        return parse(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise TimestampError(
+            'bad_timestamp', '%s %r: %s' % (source, value, exc)) from None

@@ -36,6 +36,10 @@ DATASOURCE_ACTION_KEY = 'vitrage_datasource_action'
 # Column widths of the event table (storage/models.py).
 _MAX_ID_LEN = 64
 _MAX_NAME_LEN = 255
+# PostgreSQL refuses NUL in text columns with an error oslo.db does not
+# class as a data error, so the batch would be requeued forever; the
+# payload is JSON, which escapes it, but the short columns are checked.
+_NUL = '\x00'
 
 # A quarantined message is kept for people to read, not to replay: cap it.
 RAW_LIMIT = 64 * 1024
@@ -77,6 +81,11 @@ class Rejected(Exception):
 
 
 def _encode(event: dict, max_payload_bytes: int) -> str:
+    """Encode once: the one ``json.dumps`` both checks and yields the text.
+
+    ``allow_nan=False`` makes NaN/Infinity fail here, and only then is
+    the event walked to tell them apart from other unencodable values.
+    """
     try:
         text = records.encode_payload(event)
     except ValueError as exc:
@@ -85,11 +94,16 @@ def _encode(event: dict, max_payload_bytes: int) -> str:
         raise Rejected(UNENCODABLE, str(exc)) from None
     except (TypeError, RecursionError) as exc:
         raise Rejected(UNENCODABLE, str(exc)) from None
-    try:
-        size = len(text.encode('utf-8'))
-    except UnicodeEncodeError as exc:
-        # A lone surrogate survives json.loads but no database takes it.
-        raise Rejected(UNENCODABLE, 'not valid UTF-8: %s' % exc) from None
+    if text.isascii():
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode('utf-8'))
+        except UnicodeEncodeError as exc:
+            # A lone surrogate survives json.loads but no database takes
+            # it.
+            raise Rejected(UNENCODABLE,
+                           'not valid UTF-8: %s' % exc) from None
     if size > max_payload_bytes:
         raise Rejected(OVERSIZED, 'payload is %d bytes, limit %d' % (
             size, max_payload_bytes))
@@ -97,20 +111,21 @@ def _encode(event: dict, max_payload_bytes: int) -> str:
 
 
 def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
+    """Raise :class:`Rejected` or return the row; once per message."""
     event_type = message.get('event_type')
     publisher_id = message.get('publisher_id') or ''
     metadata = message.get('metadata') or {}
     message_id = metadata.get('message_id')
     if (not isinstance(event_type, str)
             or not event_type.startswith(envelope.EVENT_TYPE_PREFIX)
-            or len(event_type) > _MAX_NAME_LEN):
+            or len(event_type) > _MAX_NAME_LEN or _NUL in event_type):
         raise Rejected(WRONG_EVENT_TYPE, 'event_type %r does not start with '
                        '%r' % (event_type, envelope.EVENT_TYPE_PREFIX))
     if not isinstance(message_id, str) or not message_id or \
-            len(message_id) > _MAX_ID_LEN:
+            len(message_id) > _MAX_ID_LEN or _NUL in message_id:
         raise Rejected(NO_MESSAGE_ID, 'message_id %r' % (message_id,))
     if not isinstance(publisher_id, str) or \
-            len(publisher_id) > _MAX_NAME_LEN:
+            len(publisher_id) > _MAX_NAME_LEN or _NUL in publisher_id:
         raise Rejected(BAD_ENVELOPE, 'publisher_id %r' % (publisher_id,))
 
     payload = message.get('payload')
@@ -132,12 +147,13 @@ def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
 
     entity_type = event.get(ENTITY_TYPE_KEY)
     if (not isinstance(entity_type, str) or not entity_type.strip()
-            or len(entity_type) > _MAX_NAME_LEN):
+            or len(entity_type) > _MAX_NAME_LEN or _NUL in entity_type):
         raise Rejected(BAD_ENTITY_TYPE,
                        '%s is %r' % (ENTITY_TYPE_KEY, entity_type))
     payload_json = _encode(event, max_payload_bytes)
     action = event.get(DATASOURCE_ACTION_KEY)
-    if not isinstance(action, str) or len(action) > _MAX_ID_LEN:
+    if not isinstance(action, str) or len(action) > _MAX_ID_LEN or \
+            _NUL in action:
         action = None
     return records.EventRecord(
         message_id=message_id, collector_timestamp=timestamp,
@@ -149,7 +165,9 @@ def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
 def _quarantine(message: Any, reason: str, detail: str
                 ) -> records.QuarantineRecord:
     def _str(value, limit):
-        return value[:limit] if isinstance(value, str) else None
+        if not isinstance(value, str):
+            return None
+        return value[:limit].replace(_NUL, '\ufffd')
 
     if isinstance(message, dict):
         metadata = message.get('metadata')

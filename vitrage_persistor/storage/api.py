@@ -75,6 +75,80 @@ def _event_row(event: records.EventRecord, now) -> dict:
     }
 
 
+# The event columns in the order of the rows the fast path sends.
+_EVENT_COLUMNS = ('message_id', 'collector_timestamp', 'publisher_id',
+                  'sequence', 'event_type', 'entity_type',
+                  'datasource_action', 'stored_at', 'payload')
+_PAYLOAD_INDEX = _EVENT_COLUMNS.index('payload')
+# The fast path's insert-ignore, per dialect; the same semantics as
+# _insert_ignore(), written out so the multi-row VALUES can be cached.
+_FAST_INSERT = {
+    'postgresql': ('INSERT INTO %(table)s (%(columns)s) VALUES %(values)s '
+                   'ON CONFLICT (message_id) DO NOTHING'),
+    'mysql': 'INSERT IGNORE INTO %(table)s (%(columns)s) VALUES %(values)s',
+    'mariadb': 'INSERT IGNORE INTO %(table)s (%(columns)s) VALUES %(values)s',
+}
+
+
+def _event_values(event: records.EventRecord, now) -> tuple:
+    return (event.message_id, records.utc_naive(event.collector_timestamp),
+            event.publisher_id, event.sequence, event.event_type,
+            event.entity_type, event.datasource_action, now,
+            event.payload_json)
+
+
+def _fast_path_ok(dialect) -> bool:
+    """Can the DBAPI take our values as they are, like SQLAlchemy would?
+
+    True when the dialect has a written-out insert-ignore, a ``%s``
+    paramstyle, and no bind processor on any event column (SQLAlchemy
+    would otherwise convert the value first, e.g. SQLite's DateTime,
+    which stores a string with fixed microseconds).
+    """
+    if dialect.name not in _FAST_INSERT or \
+            dialect.paramstyle not in ('format', 'pyformat'):
+        return False
+    return all(EVENT.c[name].type.dialect_impl(dialect).bind_processor(
+        dialect) is None for name in _EVENT_COLUMNS)
+
+
+class _FastEventInsert:
+    """A multi-row INSERT ... VALUES with the insert-ignore, by row count.
+
+    SQLAlchemy sends an executemany of a Core insert to psycopg2 as one
+    statement per row (one round trip each) and processes every parameter
+    in Python; here each chunk is one statement whose text is built once
+    per row count, and the driver quotes the values in C. It runs through
+    ``exec_driver_sql`` on the same connection, inside the same
+    transaction, so oslo.db still translates errors (``DBDataError`` and
+    friends) and the rowcount is the number of rows really inserted.
+    """
+
+    def __init__(self, dialect):
+        quote = dialect.identifier_preparer.quote
+        self._template = _FAST_INSERT[dialect.name]
+        self._table = quote(EVENT.name)
+        self._columns = ', '.join(quote(c) for c in _EVENT_COLUMNS)
+        self._row = '(%s)' % ', '.join(['%s'] * len(_EVENT_COLUMNS))
+        self._sql = {}
+
+    def sql(self, nrows: int) -> str:
+        text = self._sql.get(nrows)
+        if text is None:
+            text = self._template % {
+                'table': self._table, 'columns': self._columns,
+                'values': ', '.join([self._row] * nrows)}
+            if len(self._sql) > 64:
+                self._sql.clear()
+            self._sql[nrows] = text
+        return text
+
+    def execute(self, conn, rows: list[tuple]) -> int:
+        params = tuple(value for row in rows for value in row)
+        result = conn.exec_driver_sql(self.sql(len(rows)), params)
+        return max(result.rowcount, 0)
+
+
 def _quarantine_row(item: records.QuarantineRecord, now) -> dict:
     return {
         'message_id': item.message_id,
@@ -119,6 +193,8 @@ class Store:
         self.conf = conf
         self._context = engine.make_context(conf, **engine_overrides)
         self._url = conf.database.connection
+        self._fast: _FastEventInsert | None = None
+        self._fast_checked = False
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, **overrides) -> 'Store':
@@ -148,6 +224,14 @@ class Store:
         return self._context.reader.connection.using(
             engine.RequestContext())
 
+    def _fast_insert(self, dialect) -> '_FastEventInsert | None':
+        """The event insert fast path for this store, or None."""
+        if not self._fast_checked:
+            self._fast = (_FastEventInsert(dialect)
+                          if _fast_path_ok(dialect) else None)
+            self._fast_checked = True
+        return self._fast
+
     def dispose(self) -> None:
         if self._context._factory._started:
             self.engine.dispose()
@@ -167,15 +251,24 @@ class Store:
         unique: dict[str, records.EventRecord] = {}
         for event in events:
             unique.setdefault(event.message_id, event)
-        rows = [_event_row(e, now) for e in unique.values()]
         q_rows = [_quarantine_row(q, now) for q in quarantined]
         stored = q_stored = 0
         with self._writer() as conn:
             dialect = conn.dialect.name
-            for chunk in _chunks(rows, dialect,
-                                 lambda r: len(r['payload']) + 256):
-                result = conn.execute(_insert_ignore(dialect, EVENT), chunk)
-                stored += max(result.rowcount, 0)
+            fast = self._fast_insert(conn.dialect)
+            if fast is not None:
+                rows = [_event_values(e, now) for e in unique.values()]
+                for chunk in _chunks(
+                        rows, dialect,
+                        lambda r: len(r[_PAYLOAD_INDEX]) + 256):
+                    stored += fast.execute(conn, chunk)
+            else:
+                rows = [_event_row(e, now) for e in unique.values()]
+                for chunk in _chunks(rows, dialect,
+                                     lambda r: len(r['payload']) + 256):
+                    result = conn.execute(_insert_ignore(dialect, EVENT),
+                                          chunk)
+                    stored += max(result.rowcount, 0)
             for chunk in _chunks(q_rows, dialect,
                                  lambda r: len(r['raw'] or '') + 512):
                 result = conn.execute(

@@ -23,8 +23,13 @@ def encode_payload(payload: Any) -> str:
     Non-ASCII is kept as is (the columns are utf8mb4 on MySQL), and NaN or
     Infinity raise ``ValueError`` because they are not JSON.
     """
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False,
-                      separators=(',', ':'))
+    return _PAYLOAD_ENCODER.encode(payload)
+
+
+# Built once: json.dumps() with options builds a new encoder per call, and
+# this runs once per stored event.
+_PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
+                                    separators=(',', ':'))
 
 
 def decode_payload(text: str) -> Any:

@@ -129,6 +129,36 @@ class TestClassify(base.TestCase):
     def test_no_message_id(self):
         self.assertReason('no_message_id', _message(message_id=None))
 
+    def test_nul_in_a_short_column_is_quarantined(self):
+        # PostgreSQL refuses NUL in text columns with an error that is not
+        # a data error, which would requeue the batch forever.
+        self.assertReason('bad_entity_type', _message(
+            payload=_event(vitrage_entity_type='nova\x00host')))
+        item = self.assertReason('wrong_event_type', _message(
+            event_type=envelope.event_type('driver\x00')))
+        self.assertNotIn('\x00', item.event_type)
+        item = self.assertReason('no_message_id',
+                                 _message(message_id='m\x00-1'))
+        self.assertEqual('m\ufffd-1', item.message_id)
+        message = _message()
+        message['publisher_id'] = 'vitrage.persistor\x00'
+        self.assertReason('bad_envelope', message)
+        item = self.classify(_message(payload=envelope.wrap(
+            _event(vitrage_datasource_action='snap\x00shot',
+                   name='in the payload \x00 is fine'), STAMP, 1)))
+        self.assertIsNone(item.datasource_action)
+        self.assertEqual('in the payload \x00 is fine', records.decode_payload(
+            item.payload_json)['name'])
+
+    def test_non_ascii_size_is_counted_in_utf8_bytes(self):
+        event = _event(name='\u00e9' * 1500)  # 3000 bytes, 1500 chars
+        size = len(records.encode_payload(event).encode('utf-8'))
+        self.assertIsInstance(self.classify(
+            _message(payload=envelope.wrap(event, STAMP, 1)), size),
+            records.EventRecord)
+        self.assertReason('oversized', _message(
+            payload=envelope.wrap(event, STAMP, 1)), size - 1)
+
     def test_every_reason_is_declared(self):
         for reason in ('not_a_dict', 'missing_timestamp', 'bad_timestamp',
                        'oversized', 'unencodable', 'nan_or_infinity',

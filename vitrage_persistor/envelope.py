@@ -14,6 +14,13 @@ A hook publishes one oslo.messaging notification per enriched event:
 
 The agent also accepts a bare enriched event as the payload (a publisher
 that is not one of our hooks); it then has no hook stamp and no sequence.
+
+The collector hook adds one key of its own to an event that made the live
+processor create vertex ids: ``vitrage_persistor_live_ids``, the entries
+the event added to Vitrage's entity-key -> vitrage_id cache (md5 of the
+entity key -> uuid). It travels and is stored with the event, so replay
+can give the vertices the ids the live vitrage-graph gave them; replay
+removes it before the processor sees the event (:func:`split_live_ids`).
 """
 
 import datetime
@@ -23,6 +30,8 @@ PRIORITY = 'sample'
 EVENT_TYPE_PREFIX = 'vitrage.persistor.event.'
 ENVELOPE_VERSION = 1
 ENVELOPE_KEY = 'vitrage_persistor_envelope'
+
+LIVE_IDS_KEY = 'vitrage_persistor_live_ids'
 
 TIMESTAMP_FORMAT = '%Y-%m-%dT%H:%M:%S.%fZ'
 
@@ -58,3 +67,16 @@ def unwrap(payload: Any) -> tuple[Any, str | None, int]:
         return (payload.get('event'), payload.get('collector_timestamp'),
                 payload.get('sequence', 0))
     return payload, None, 0
+
+
+def split_live_ids(event: Any) -> tuple[Any, dict | None]:
+    """Remove and return the live id entries the collector hook added.
+
+    Returns ``(event, {md5 of entity key: vitrage_id} or None)``; the
+    event is modified in place, so pass a private copy.
+    """
+    if isinstance(event, dict):
+        ids = event.pop(LIVE_IDS_KEY, None)
+        if isinstance(ids, dict):
+            return event, ids
+    return event, None

@@ -13,24 +13,70 @@ In vitrage-graph 15.x, ``VitrageGraphInit`` wires two entry points into one
 
 Both call the per-event work function under the coordination lock. The
 hook marks the two entry points with a thread-local flag and wraps the work
-function, so it publishes each event right before the processor applies
+function, so it publishes each event right after the processor applied
 it, under the same lock: the (collector_timestamp, sequence) order is the
-processor's order. Evaluator events, which use the same lock but not the
-two entry points, are not published. Everything is patched on the class
+processor's order.
+
+Publishing *after* the processor lets the hook record the vertex ids the
+live processor created for the event. Vitrage gives a new vertex a random
+uuid4 and remembers it in ``TransformerBase.key_to_uuid_cache``; later
+events can name the vertex by that uuid (the consistency enforcer's
+``remove_deleted_entity``, evaluator actions), and replay cannot guess it.
+The hook swaps the cache for a dict that notes the entries set while an
+event is applied, and publishes them with the event under
+``envelope.LIVE_IDS_KEY``. What is published is a deep copy taken before
+the processor ran: the processor and the transformers change the event,
+top-level keys (``graph_query_result``, reformatted timestamps) and nested
+ones (the doctor transformer adds to ``details``), so only a copy is the
+event as the processor received it.
+
+Evaluator events, which use the same lock but not the two entry points,
+are not published. Everything is patched on the class
 before vitrage-graph builds ``VitrageGraphInit``, because the bound methods
 are captured in its ``__init__``.
 """
 
+import copy
 import threading
 
+from vitrage.datasources import transformer_base
 from vitrage.entity_graph import graph_init
 
-from vitrage_persistor import notifier
+from vitrage_persistor import envelope, notifier
 from vitrage_persistor.hooks import registry as registry_mod
 
 _COORD = graph_init.EventsCoordination
 _ENTRY_POINTS = ('handle_multiple_low_priority',
                  'handle_multiple_high_priority')
+_TRANSFORMER = transformer_base.TransformerBase
+
+
+class RecordingIdCache(dict):
+    """``key_to_uuid_cache`` that notes the entries set while recording.
+
+    Vitrage only ever sets entries by item assignment (a new vertex id in
+    ``uuid_from_deprecated_vitrage_id``, the restart rebuild in
+    ``graph_init``), and lookups stay plain dict lookups.
+    """
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.recording = threading.local()
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        added = getattr(self.recording, 'added', None)
+        if added is not None:
+            added[key] = value
+
+
+def recording_cache() -> RecordingIdCache:
+    """The transformers' id cache, made a recording one if it is not."""
+    cache = _TRANSFORMER.key_to_uuid_cache
+    if not isinstance(cache, RecordingIdCache):
+        cache = RecordingIdCache(cache)
+        _TRANSFORMER.key_to_uuid_cache = cache
+    return cache
 
 
 class CollectorHook:
@@ -54,6 +100,35 @@ class CollectorHook:
             return  # already published by the driver hook
         self.publisher.publish(event)
 
+    def process(self, event, do_work):
+        """Apply ``event`` with ``do_work`` and publish it with its new ids.
+
+        The event is published even when the processor raised: replay
+        meets the same event and fails the same way, as vitrage-graph did.
+        """
+        if not isinstance(event, dict) or (
+                self.registry is not None and self.registry.claim(event)):
+            # already published by the driver hook, or not an event we can
+            # annotate: as before, published as it is
+            if not isinstance(event, dict):
+                self.on_event(event)
+            return do_work(event)
+        try:
+            received = copy.deepcopy(event)
+        except Exception:
+            # not copyable: published as it is, before, without ids
+            self.on_event(event)
+            return do_work(event)
+        cache = recording_cache()
+        added = cache.recording.added = {}
+        try:
+            return do_work(event)
+        finally:
+            cache.recording.added = None
+            if added:
+                received[envelope.LIVE_IDS_KEY] = added
+            self.publisher.publish(received)
+
     def _collecting(self) -> bool:
         return getattr(self._context, 'active', False)
 
@@ -68,7 +143,7 @@ class CollectorHook:
         def __init__(coord, do_work_func, *args, **kwargs):
             def do_work(event):
                 if hook._collecting():
-                    hook.on_event(event)
+                    return hook.process(event, do_work_func)
                 return do_work_func(event)
             orig_init(coord, do_work, *args, **kwargs)
 
@@ -87,6 +162,7 @@ class CollectorHook:
         _COORD.__init__ = __init__
         for name in _ENTRY_POINTS:
             setattr(_COORD, name, entry_point(self._originals[name]))
+        recording_cache()
 
     def uninstall(self) -> None:
         if self._originals is None:
@@ -94,3 +170,6 @@ class CollectorHook:
         for name, func in self._originals.items():
             setattr(_COORD, name, func)
         self._originals = None
+        cache = _TRANSFORMER.key_to_uuid_cache
+        if isinstance(cache, RecordingIdCache):
+            _TRANSFORMER.key_to_uuid_cache = dict(cache)

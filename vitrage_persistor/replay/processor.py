@@ -14,9 +14,11 @@ mutates the events it is given. This adapter contains all four:
   (a diff, a standby and an ad-hoc query) never share uuids;
 * the clock is pinned to each event's ``collector_timestamp`` (when the
   driver enriched it) while the event is applied;
-* new vitrage_ids are derived from the event id and a counter instead of
-  uuid4, so replaying the same events from any snapshot gives the same
-  ids;
+* a vertex gets the vitrage_id the live vitrage-graph gave it when the
+  collector hook recorded it with the event (``envelope.LIVE_IDS_KEY``);
+  otherwise new vitrage_ids are derived from the event id and a counter
+  instead of uuid4, so replaying the same events from any snapshot gives
+  the same ids;
 * every stored payload is deep-copied before it is applied.
 """
 
@@ -32,6 +34,7 @@ from oslo_config import cfg
 from oslo_log import log
 from oslo_utils import timeutils
 
+from vitrage_persistor import envelope
 from vitrage_persistor.replay import errors, graph_json
 
 LOG = log.getLogger(__name__)
@@ -195,9 +198,12 @@ class VitrageProcessor:
             when = when.replace(tzinfo=datetime.UTC)
         timeutils.set_time_override(when)
         _ACTIVE.event_id, _ACTIVE.counter = event.id, 0
+        payload, live_ids = envelope.split_live_ids(
+            event.payload if private else copy.deepcopy(event.payload))
+        if live_ids:
+            self._seed_live_ids(live_ids)
         try:
-            self._processor.process_event(
-                event.payload if private else copy.deepcopy(event.payload))
+            self._processor.process_event(payload)
         except Exception:
             # vitrage-graph logs and skips an event it cannot process
             # (graph_init.EventsCoordination); so does replay.
@@ -205,6 +211,22 @@ class VitrageProcessor:
             LOG.warning('event %s could not be applied; skipped as '
                         'vitrage-graph would', event.id, exc_info=True)
         self.applied += 1
+
+    def _seed_live_ids(self, live_ids: dict) -> None:
+        """Give the event's new vertices the ids vitrage-graph gave them.
+
+        ``live_ids`` are the entries the event added to the live
+        processor's id cache. Entered before the event is applied, they
+        are found by ``uuid_from_deprecated_vitrage_id`` instead of a new
+        id being made -- the same lookup, only the value differs. A key
+        the replayed cache already maps is left alone: the live processor
+        did not create it for this event either, unless the histories
+        already differ, and then the existing id is the consistent one.
+        """
+        cache = self.id_cache
+        for key, vitrage_id in live_ids.items():
+            if key not in cache and isinstance(vitrage_id, str):
+                cache[key] = vitrage_id
 
     def to_document(self) -> dict:
         return graph_json.dump(self.graph, self.id_cache, self.name)

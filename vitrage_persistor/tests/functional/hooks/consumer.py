@@ -47,11 +47,16 @@ class Collected:
             return list(self.messages)
 
     def events(self):
-        """``[(publisher_id, sequence, event_type, event)]`` by sequence."""
+        """``[(publisher_id, sequence, event_type, event)]`` by sequence.
+
+        The live ids the collector hook adds are split off: the event is
+        what the processor received.
+        """
         out = []
         for msg in self.messages:
             event, stamp, sequence = envelope.unwrap(msg['payload'])
             assert stamp is not None
+            event, _ids = envelope.split_live_ids(event)
             out.append((msg['publisher_id'], sequence, msg['event_type'],
                         event))
         return sorted(out, key=lambda item: (item[0], item[1]))

@@ -1,0 +1,92 @@
+"""The collector hook records the vertex ids the live processor made."""
+
+from vitrage.common import utils as vitrage_utils
+from vitrage.datasources import transformer_base
+from vitrage.entity_graph import graph_init
+
+from vitrage_persistor import envelope
+from vitrage_persistor.hooks import collector
+from vitrage_persistor.tests import base
+
+_TB = transformer_base.TransformerBase
+
+
+class FakePublisher:
+    def __init__(self):
+        self.published = []
+
+    def publish(self, event):
+        self.published.append(event)
+        return True
+
+
+class TestLiveIds(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        saved = _TB.key_to_uuid_cache
+        _TB.key_to_uuid_cache = {}
+        self.addCleanup(setattr, _TB, 'key_to_uuid_cache', saved)
+        self.publisher = FakePublisher()
+        self.hook = collector.CollectorHook(self.publisher)
+        self.hook.install()
+        self.addCleanup(self.hook.uninstall)
+
+    def coordination(self, work):
+        return graph_init.EventsCoordination(work)
+
+    def test_new_ids_published_with_the_event_as_received(self):
+        def work(event):
+            event['graph_query_result'] = ['mutated by the processor']
+            _TB.uuid_from_deprecated_vitrage_id('RESOURCE:nova.host:h1')
+            _TB.uuid_from_deprecated_vitrage_id('RESOURCE:nova.host:h1')
+
+        self.coordination(work).handle_multiple_high_priority(
+            [{'name': 'h1'}, {'name': 'again'}])
+        first, second = self.publisher.published
+        vitrage_id = _TB.key_to_uuid_cache[
+            vitrage_utils.md5('RESOURCE:nova.host:h1')]
+        self.assertEqual(
+            {'name': 'h1', envelope.LIVE_IDS_KEY: {
+                vitrage_utils.md5('RESOURCE:nova.host:h1'): vitrage_id}},
+            first)
+        # the second lookup found the id: nothing new to record
+        self.assertEqual({'name': 'again'}, second)
+
+    def test_published_even_when_the_processor_raises(self):
+        def work(event):
+            _TB.uuid_from_deprecated_vitrage_id('RESOURCE:nova.host:h2')
+            raise ValueError('bad event')
+
+        self.coordination(work).handle_multiple_low_priority([{'n': 1}])
+        [event] = self.publisher.published
+        self.assertEqual({'n'}, set(event) - {envelope.LIVE_IDS_KEY})
+        self.assertEqual(1, len(event[envelope.LIVE_IDS_KEY]))
+
+    def test_not_recorded_outside_the_collector_path(self):
+        coord = self.coordination(
+            lambda event: _TB.uuid_from_deprecated_vitrage_id('K:x'))
+        coord._do_work_func({'evaluator': True})   # not an entry point
+        self.assertEqual([], self.publisher.published)
+        self.assertEqual(1, len(_TB.key_to_uuid_cache))
+
+    def test_uninstall_keeps_the_cache_contents(self):
+        self.coordination(
+            lambda event: _TB.uuid_from_deprecated_vitrage_id('K:y')
+        ).handle_multiple_high_priority([{}])
+        self.assertIsInstance(_TB.key_to_uuid_cache,
+                              collector.RecordingIdCache)
+        entries = dict(_TB.key_to_uuid_cache)
+        self.hook.uninstall()
+        self.assertIs(dict, type(_TB.key_to_uuid_cache))
+        self.assertEqual(entries, _TB.key_to_uuid_cache)
+
+
+class TestSplitLiveIds(base.TestCase):
+
+    def test_split(self):
+        event = {'a': 1, envelope.LIVE_IDS_KEY: {'k': 'v'}}
+        self.assertEqual(({'a': 1}, {'k': 'v'}),
+                         envelope.split_live_ids(event))
+        self.assertEqual(({'a': 1}, None), envelope.split_live_ids({'a': 1}))
+        self.assertEqual(([1], None), envelope.split_live_ids([1]))

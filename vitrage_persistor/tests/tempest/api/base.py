@@ -1,0 +1,44 @@
+"""Base class: a client for noauth (static) or keystone credentials."""
+
+from tempest import config, test
+
+from vitrage_persistor.tests.tempest.services import client
+
+CONF = config.CONF
+
+
+class BaseTest(test.BaseTestCase):
+
+    credentials = []
+
+    @classmethod
+    def skip_checks(cls):
+        super().skip_checks()
+        if not CONF.service_available.vitrage_persistor:
+            raise cls.skipException('vitrage-persistor is not deployed')
+
+    @classmethod
+    def setup_credentials(cls):
+        if CONF.vitrage_persistor.auth_strategy == 'keystone':
+            cls.credentials = ['admin', 'project_reader']
+        super().setup_credentials()
+
+    @classmethod
+    def setup_clients(cls):
+        super().setup_clients()
+        opts = CONF.vitrage_persistor
+        if opts.auth_strategy == 'noauth':
+            auth = client.StaticAuthProvider(opts.endpoint)
+            cls.client = client.PersistorClient(auth, opts.catalog_type,
+                                                CONF.identity.region)
+            cls.admin_client = cls.client
+            cls.reader_client = cls.client
+            return
+        kwargs = dict(endpoint_type=opts.endpoint_type)
+        cls.admin_client = client.PersistorClient(
+            cls.os_admin.auth_provider, opts.catalog_type,
+            CONF.identity.region, **kwargs)
+        cls.reader_client = client.PersistorClient(
+            cls.os_project_reader.auth_provider, opts.catalog_type,
+            CONF.identity.region, **kwargs)
+        cls.client = cls.reader_client

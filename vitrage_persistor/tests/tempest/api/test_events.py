@@ -1,0 +1,47 @@
+"""The read-only API as a deployment serves it."""
+
+from tempest.lib import decorators, exceptions
+
+from vitrage_persistor.tests.tempest.api import base
+
+
+class EventsTest(base.BaseTest):
+
+    @decorators.idempotent_id('6f3c3c3a-1c1e-4a55-9d0e-5f8b1a3e7c01')
+    def test_versions(self):
+        body = self.client.versions()
+        self.assertEqual('v1', body['versions'][0]['id'])
+
+    @decorators.idempotent_id('0a9f6c6e-2c55-4a1f-8b8e-4b1d8d9e7c02')
+    def test_status_counts_events(self):
+        body = self.client.status()
+        self.assertIn('count', body['events'])
+        self.assertGreaterEqual(body['events']['count'], 0)
+        self.assertIsInstance(body['quarantine'], dict)
+
+    @decorators.idempotent_id('b2f1f7d4-6a0f-4b7b-9c1e-0e2d5c9a7c03')
+    def test_events_page_in_id_order(self):
+        total = self.client.status()['events']['count']
+        page = self.client.list_events(limit=2)
+        ids = [e['id'] for e in page['events']]
+        self.assertEqual(sorted(ids), ids)
+        self.assertEqual(min(total, 2), len(ids))
+        if total > 2:
+            self.assertIn('next', page)
+            nxt = self.client.list_events(after_id=ids[-1], limit=2)
+            self.assertGreater(nxt['events'][0]['id'], ids[-1])
+        for item in page['events']:
+            one = self.client.show_event(item['id'])
+            self.assertEqual(item['payload'], one['payload'])
+
+    @decorators.idempotent_id('c4d2e8f1-3b6a-4c7d-8e9f-1a2b3c4d7c04')
+    def test_unknown_event_is_404(self):
+        self.assertRaises(exceptions.NotFound, self.client.show_event,
+                          2 ** 40)
+
+    @decorators.idempotent_id('d5e3f9a2-4c7b-4d8e-9fa0-2b3c4d5e7c05')
+    def test_quarantine_is_admin_only(self):
+        self.admin_client.list_quarantine()
+        if self.reader_client is not self.admin_client:
+            self.assertRaises(exceptions.Forbidden,
+                              self.reader_client.list_quarantine)

@@ -1,0 +1,25 @@
+"""Tempest options of the plugin."""
+
+from oslo_config import cfg
+
+service_option = cfg.BoolOpt(
+    'vitrage_persistor', default=False,
+    help='Whether the vitrage-persistor API is deployed and should be '
+         'tested.')
+
+GROUP = cfg.OptGroup(name='vitrage_persistor',
+                     title='vitrage-persistor API options')
+
+OPTS = [
+    cfg.StrOpt('auth_strategy', default='keystone',
+               choices=['keystone', 'noauth'],
+               help='The [api] auth_strategy of the deployed API. With '
+                    'noauth the tests use no credentials and "endpoint".'),
+    cfg.StrOpt('endpoint', default='http://127.0.0.1:8999',
+               help='API endpoint for noauth; with keystone the catalog '
+                    'entry of "catalog_type" is used.'),
+    cfg.StrOpt('catalog_type', default='rca-history',
+               help='Service type of the API in the keystone catalog.'),
+    cfg.StrOpt('endpoint_type', default='publicURL',
+               help='Catalog endpoint type.'),
+]

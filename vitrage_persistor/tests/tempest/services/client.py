@@ -1,0 +1,52 @@
+"""REST client of the vitrage-persistor API for tempest."""
+
+import json
+
+from tempest.lib.common import rest_client
+
+
+class StaticAuthProvider:
+    """An auth provider for ``auth_strategy = noauth``: no token at all.
+
+    It gives RestClient the fixed endpoint and adds no headers, so the
+    tests need no credentials (``credentials = []``).
+    """
+
+    credentials = None
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint.rstrip('/')
+
+    def base_url(self, filters, auth_data=None):
+        return self.endpoint
+
+    def get_token(self):
+        return None
+
+    def auth_request(self, method, url, headers=None, body=None,
+                     filters=None):
+        return self.endpoint + '/' + url.lstrip('/'), headers or {}, body
+
+
+class PersistorClient(rest_client.RestClient):
+
+    def _get_json(self, url):
+        resp, body = self.get(url)
+        self.expected_success(200, resp.status)
+        return rest_client.ResponseBody(resp, json.loads(body))
+
+    def versions(self):
+        return self._get_json('/')
+
+    def status(self):
+        return self._get_json('v1/status')
+
+    def list_events(self, **params):
+        query = '&'.join('%s=%s' % kv for kv in sorted(params.items()))
+        return self._get_json('v1/events' + ('?' + query if query else ''))
+
+    def show_event(self, event_id):
+        return self._get_json('v1/events/%s' % event_id)
+
+    def list_quarantine(self):
+        return self._get_json('v1/quarantine')

@@ -20,7 +20,11 @@ OPTS = [
         help='Largest number of notifications written in one database '
              'transaction (the seed\'s bulk_limit). Bigger batches raise '
              'throughput and memory use and hold more unacknowledged '
-             'messages in flight; see also batch_timeout.'),
+             'messages in flight (see prefetch_batches). On a 2-core '
+             'host with PostgreSQL, 500 leaves the database under a '
+             'tenth of the agent\'s CPU per event; larger batches gain '
+             'little, smaller ones pay a commit and a round trip more '
+             'often. See also batch_timeout.'),
     cfg.FloatOpt(
         'batch_timeout',
         default=1.0,
@@ -28,6 +32,23 @@ OPTS = [
         help='Seconds to wait for a batch to fill before writing what has '
              'arrived (the seed\'s bulk_delay). It bounds the latency '
              'between publish and commit when traffic is low.'),
+    cfg.IntOpt(
+        'prefetch_batches',
+        default=2,
+        min=0,
+        help='How many batches of unacknowledged messages RabbitMQ may '
+             'push to one agent process ahead of their commit: the agent '
+             'sets [oslo_messaging_rabbit] rabbit_qos_prefetch_count to '
+             'prefetch_batches * batch_size, unless that option is set '
+             'explicitly. 2 lets the next batch arrive while one commits. '
+             'A bounded prefetch shares a backlog fairly among workers and '
+             'agents (unlimited, the first consumer to connect takes most '
+             'of a full queue while the others idle) and bounds the memory '
+             'a backlog takes in the agent; more gains little once the '
+             'listener keeps up, and every prefetched message is '
+             'redelivered (and deduplicated) if the agent dies. 0 leaves '
+             'rabbit_qos_prefetch_count alone (oslo.messaging\'s default '
+             '0 is unlimited).'),
     cfg.StrOpt(
         'pool',
         default='',

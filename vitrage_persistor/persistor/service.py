@@ -43,8 +43,12 @@ class PersistorService(service.ServiceBase):
 
     def start(self) -> None:
         conf = self.conf
-        self.transport = (self._given_transport or
-                          transport_mod.get_transport(conf))
+        prefetch = None
+        if self._given_transport is not None:
+            self.transport = self._given_transport
+        else:
+            prefetch = transport_mod.apply_prefetch(conf)
+            self.transport = transport_mod.get_transport(conf)
         self.store = storage_api.Store.from_conf(conf)
         self.stats = stats_mod.Stats()
         self._reporter = stats_mod.Reporter(self.stats,
@@ -64,9 +68,10 @@ class PersistorService(service.ServiceBase):
         self.listener.start()
         self._reporter.start()
         LOG.info('persistor agent consuming queue %s (topic %s, priority '
-                 'sample), batch_size %d, batch_timeout %.2fs',
+                 'sample), batch_size %d, batch_timeout %.2fs, prefetch %s',
                  transport_mod.queue_name(conf), conf.persistor.topic,
-                 conf.persistor.batch_size, conf.persistor.batch_timeout)
+                 conf.persistor.batch_size, conf.persistor.batch_timeout,
+                 'unlimited' if prefetch == 0 else prefetch)
 
     def stop(self, graceful: bool = False) -> None:
         """Stop consuming, let the batch in flight commit, then clean up."""

@@ -41,6 +41,36 @@ def set_defaults(conf: cfg.ConfigOpts) -> None:
     conf.set_default('amqp_durable_queues', True, group=RABBIT_GROUP)
 
 
+PREFETCH_OPT = 'rabbit_qos_prefetch_count'
+
+
+def apply_prefetch(conf: cfg.ConfigOpts) -> int:
+    """Bound what RabbitMQ pushes to this process before the acks.
+
+    oslo.messaging's default prefetch is unlimited: a pre-filled queue
+    then streams into the first worker that connects, whatever the number
+    of workers, and a backlog waits in the agent's memory instead of the
+    broker. Unless the operator set ``rabbit_qos_prefetch_count``, use
+    ``[persistor] prefetch_batches * batch_size``.
+
+    :returns: the prefetch count in effect (0 is unlimited).
+    """
+    persistor = conf.persistor
+    location = conf.get_location(PREFETCH_OPT, RABBIT_GROUP).location
+    if persistor.prefetch_batches and location in (
+            cfg.Locations.opt_default, cfg.Locations.set_default):
+        conf.set_override(
+            PREFETCH_OPT, persistor.prefetch_batches * persistor.batch_size,
+            group=RABBIT_GROUP)
+    prefetch = conf[RABBIT_GROUP][PREFETCH_OPT]
+    if 0 < prefetch < persistor.batch_size:
+        LOG.warning('[%s] %s = %d is below [persistor] batch_size = %d: '
+                    'batches can never fill, every one waits '
+                    'batch_timeout', RABBIT_GROUP, PREFETCH_OPT, prefetch,
+                    persistor.batch_size)
+    return prefetch
+
+
 def get_transport(conf: cfg.ConfigOpts):
     return oslo_messaging.get_notification_transport(conf)
 

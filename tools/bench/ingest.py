@@ -20,10 +20,19 @@ last, so process start-up is not counted. CPU is the time each process
 group (consumer, RabbitMQ, database server) spent in that window, in
 percent of one core.
 
+CPU is also shown per event for the consumer (``us/ev``): the rate of
+one process is its CPU per event, and that figure moves much less than
+the rate when other jobs share the machine.
+
 Usage::
 
     python tools/bench/ingest.py [--n 20000] \
-        [--backends postgresql,mysql,sqlite]
+        [--backends postgresql,mysql,sqlite] [--before DIR] \
+        [--agent-opt GROUP.NAME=VALUE ...] [--agent-only]
+
+``--before DIR`` also runs the agent from an older checkout (e.g.
+``git archive <rev> vitrage_persistor alembic | tar -x -C DIR``) in the
+same run, so a change is compared under the same load.
 """
 
 import argparse
@@ -126,9 +135,12 @@ def _cpu_delta(first, end):
 RABBITMQCTL = shutil.which('rabbitmqctl') or '/usr/sbin/rabbitmqctl'
 
 
-def spawn(argv, **kwargs):
+def spawn(argv, pythonpath=None, **kwargs):
     """Start one of our own commands (fixed argv, no shell)."""
-    return subprocess.Popen(argv, env=QUIET, **kwargs)  # noqa: S603
+    env = QUIET
+    if pythonpath:
+        env = dict(QUIET, PYTHONPATH=pythonpath)
+    return subprocess.Popen(argv, env=env, **kwargs)  # noqa: S603
 
 
 def rabbitmqctl(*args):
@@ -322,9 +334,28 @@ def measure(label, start_consumer, progress, n, timeout=300):
     return {'label': label, 'rate': rate, 'seconds': wall, 'cpu': cpu}
 
 
-def run_backend(backend, n, tmp, results, ceiling):
-    for label, workers in (('vitrage-style', None), ('agent 1w', 1),
-                           ('agent 2w', 2)):
+def _extra_conf(agent_opts):
+    """INI text for ``--agent-opt group.name=value`` overrides."""
+    sections = {}
+    for item in agent_opts or ():
+        key, _, value = item.partition('=')
+        group, _, name = key.rpartition('.')
+        sections.setdefault(group or 'DEFAULT', []).append(
+            '%s = %s' % (name, value))
+    return ''.join('[%s]\n%s\n' % (group, '\n'.join(lines))
+                   for group, lines in sections.items())
+
+
+def run_backend(backend, n, tmp, results, ceiling, before=None,
+                agent_opts=None, agent_only=False):
+    runs = [('vitrage-style', None, None), ('agent 1w', 1, None),
+            ('agent 2w', 2, None)]
+    if before:
+        runs[1:1] = [('agent 1w before', 1, before),
+                     ('agent 2w before', 2, before)]
+    if agent_only:
+        runs = runs[1:]
+    for label, workers, pythonpath in runs:
         vhost, url = fresh_vhost()
         name, db_url = fresh_database(backend, tmp)
         engine = sa.create_engine(db_url)
@@ -342,11 +373,13 @@ def run_backend(backend, n, tmp, results, ceiling):
                             '[persistor]\nworkers = %d\nbatch_size = 500\n'
                             'batch_timeout = 0.2\nstats_interval = 0\n'
                             % (url, db_url, workers))
+                    f.write(_extra_conf(agent_opts))
                 argv = [PY, '-m', 'vitrage_persistor.cmd.agent',
                         '--config-file', conf_path]
             log = open(os.path.join(tmp, 'consumer.log'), 'a')
             res = measure('%s %s' % (backend, label),
                           functools.partial(spawn, argv,
+                                            pythonpath=pythonpath,
                                             start_new_session=True,
                                             stdout=log, stderr=log),
                           functools.partial(db_count, engine), n)
@@ -391,10 +424,13 @@ def print_row(res, ceiling=None):
     extra = ''
     if ceiling and res.get('backend') != '-':
         extra = '  %.2f x ceiling' % (res['rate'] / ceiling['rate'])
+    # CPU per event of the consumer: what one process can afford, and
+    # less sensitive than the rate to other load on the machine.
+    us_per_event = 1e4 * cpu['consumer'] / max(res['rate'], 1e-6)
     print('%-28s %8.0f ev/s  %6.1fs  cpu%%: consumer %5.0f rabbitmq %4.0f '
-          'db %4.0f%s' % (res['label'], res['rate'], res['seconds'],
-                          cpu['consumer'], cpu['rabbitmq'],
-                          cpu['database'], extra))
+          'db %4.0f  consumer %4.0f us/ev%s' % (
+              res['label'], res['rate'], res['seconds'], cpu['consumer'],
+              cpu['rabbitmq'], cpu['database'], us_per_event, extra))
     sys.stdout.flush()
 
 
@@ -405,6 +441,17 @@ def main():
     parser.add_argument('--n', type=int, default=20000)
     parser.add_argument('--backends', default='postgresql,mysql,sqlite')
     parser.add_argument('--json', help='also write the results here')
+    parser.add_argument(
+        '--before', metavar='DIR',
+        help='also run the agent from an older checkout (a directory with '
+             'vitrage_persistor/ and alembic/, e.g. from "git archive"), '
+             'as "agent 1w/2w before", in the same run')
+    parser.add_argument(
+        '--agent-opt', action='append', metavar='GROUP.NAME=VALUE',
+        help='an extra option for the agent runs (repeatable), e.g. '
+             'oslo_messaging_rabbit.rabbit_qos_prefetch_count=1000')
+    parser.add_argument('--agent-only', action='store_true',
+                        help='skip the vitrage-style baseline runs')
     args = parser.parse_args()
     if not os.path.exists(RABBITMQCTL):
         raise SystemExit('rabbitmqctl is needed to make vhosts')
@@ -417,19 +464,28 @@ def main():
     print_row(ceiling)
     results.append(ceiling)
     for backend in args.backends.split(','):
-        run_backend(backend, args.n, tmp, results, ceiling)
+        run_backend(backend, args.n, tmp, results, ceiling, args.before,
+                    args.agent_opt, args.agent_only)
     print()
     print('ratios (same run):')
     for backend in args.backends.split(','):
         rows = {r['label'].split(' ', 1)[1]: r for r in results
                 if r['backend'] == backend}
-        one, two, base = rows['agent 1w'], rows['agent 2w'], \
-            rows['vitrage-style']
-        print('  %-10s agent 1w / vitrage-style = %5.1f   agent 1w / '
+        one, two = rows['agent 1w'], rows['agent 2w']
+        base = rows.get('vitrage-style')
+        print('  %-10s agent 1w / vitrage-style = %5s   agent 1w / '
               'ceiling = %4.2f   2 workers / 1 worker = %4.2f' % (
-                  backend, one['rate'] / base['rate'],
+                  backend,
+                  '%.1f' % (one['rate'] / base['rate']) if base else '-',
                   one['rate'] / ceiling['rate'],
                   two['rate'] / one['rate']))
+        if 'agent 1w before' in rows:
+            old1, old2 = rows['agent 1w before'], rows['agent 2w before']
+            print('  %-10s before: agent 1w / ceiling = %4.2f   2 workers / '
+                  '1 worker = %4.2f   agent 1w now / before = %4.2f' % (
+                      backend, old1['rate'] / ceiling['rate'],
+                      old2['rate'] / old1['rate'],
+                      one['rate'] / old1['rate']))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)

@@ -42,6 +42,8 @@ def set_defaults(conf: cfg.ConfigOpts) -> None:
 
 
 PREFETCH_OPT = 'rabbit_qos_prefetch_count'
+# AMQP 0-9-1 carries basic.qos prefetch-count in 16 bits.
+MAX_PREFETCH = 65535
 
 
 def apply_prefetch(conf: cfg.ConfigOpts) -> int:
@@ -51,7 +53,8 @@ def apply_prefetch(conf: cfg.ConfigOpts) -> int:
     then streams into the first worker that connects, whatever the number
     of workers, and a backlog waits in the agent's memory instead of the
     broker. Unless the operator set ``rabbit_qos_prefetch_count``, use
-    ``[persistor] prefetch_batches * batch_size``.
+    ``[persistor] prefetch_batches * batch_size``, at most the 65535 that
+    AMQP can carry.
 
     :returns: the prefetch count in effect (0 is unlimited).
     """
@@ -59,9 +62,9 @@ def apply_prefetch(conf: cfg.ConfigOpts) -> int:
     location = conf.get_location(PREFETCH_OPT, RABBIT_GROUP).location
     if persistor.prefetch_batches and location in (
             cfg.Locations.opt_default, cfg.Locations.set_default):
-        conf.set_override(
-            PREFETCH_OPT, persistor.prefetch_batches * persistor.batch_size,
-            group=RABBIT_GROUP)
+        wanted = persistor.prefetch_batches * persistor.batch_size
+        conf.set_override(PREFETCH_OPT, min(MAX_PREFETCH, wanted),
+                          group=RABBIT_GROUP)
     prefetch = conf[RABBIT_GROUP][PREFETCH_OPT]
     if 0 < prefetch < persistor.batch_size:
         LOG.warning('[%s] %s = %d is below [persistor] batch_size = %d: '

@@ -20,6 +20,12 @@ class TestPrefetch(base.TestCase):
         self.assertEqual(600, transport.apply_prefetch(self.conf))
         self.assertEqual(600, self.prefetch())
 
+    def test_capped_at_what_amqp_carries(self):
+        self.config(batch_size=100000, group='persistor')
+        with self.assertLogs('vitrage_persistor.persistor.transport',
+                             'WARNING'):
+            self.assertEqual(65535, transport.apply_prefetch(self.conf))
+
     def test_explicit_rabbit_setting_wins(self):
         # Set in a config file, even 0 (unlimited) is kept.
         for value in (0, 5000):

@@ -2,18 +2,28 @@
 """Vitrage driver+processor throughput with and without the persistor hooks.
 
 Runs the real Vitrage 15.0.1 drivers through driver_exec into the real
-Processor (see vitrage_persistor/tests/functional/hooks/harness.py), first
-without hooks (baseline), then with the collector hook publishing to a
-RabbitMQ vhost, alternating rounds in the same process.
+Processor (see vitrage_persistor/tests/functional/hooks/harness.py):
+without hooks (baseline), with the collector hook sending from threads
+(``[persistor_hooks] sender = thread``) and from the sender process
+(``sender = process``), to a RabbitMQ vhost. The three alternate within
+each round, in a rotating order, in one process; each publisher is started
+(and connected) before the first round and lives across rounds, as in
+vitrage-graph. After each hooked round the time until the broker confirmed
+the last event is measured too (outside Vitrage's time).
 
-    python tools/bench/hooks.py --url rabbit://guest:guest@127.0.0.1:5672/ \
-        --rounds 3 --scale 20
+    python tools/bench/hooks.py --url rabbit://guest:guest@127.0.0.1:5672/vp \
+        --rounds 7 --scale 20
 """
 
 import argparse
+import os
+import resource
+import signal
 import statistics
 import time
 import warnings
+
+import vitrage_persistor.cmd  # noqa: F401  (threading backend first)
 
 warnings.filterwarnings('ignore')
 
@@ -21,57 +31,188 @@ from vitrage_persistor import service  # noqa: E402
 from vitrage_persistor.hooks import install  # noqa: E402
 from vitrage_persistor.tests.functional.hooks import harness  # noqa: E402
 
+MODES = ('baseline', 'again', 'thread', 'process', 'paused')
+# 'again': no hooks either; its slowdown against 'baseline' is the noise
+# floor of this run on this host.
+# 'paused': sender = process with the sender process stopped (SIGSTOP)
+# during the round and resumed after it: Vitrage's own cost of the hook
+# (encode, queue, pipe writes) without the CPU that sending takes from
+# the host (the sender process and RabbitMQ).
 
-def run_once(scale):
+
+TICK = os.sysconf('SC_CLK_TCK')
+
+
+def cpu_self():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_children(installed):
+    """CPU seconds of the sender processes (their /proc stat)."""
+    return cpu_of([pub._child.proc.pid
+                   for pub in installed.publishers.values()
+                   if pub._child is not None])
+
+
+def broker_pids():
+    """RabbitMQ's beam.smp processes on this host (their CPU is shown)."""
+    pids = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/comm' % entry) as f:
+                    if f.read().strip() == 'beam.smp':
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def cpu_of(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
+def signal_children(installed, signum):
+    for publisher in installed.publishers.values():
+        os.kill(publisher._child.proc.pid, signum)
+
+
+def run_once(scale, main_cpu=None):
     pipeline = harness.Pipeline(harness.FakeCloud(scale), record=False)
+    cpu0 = time.thread_time()
     start = time.perf_counter()
     pipeline.init_snapshot()
     pipeline.push(scale)
     pipeline.snapshot()
     pipeline.snapshot()
     elapsed = time.perf_counter() - start
-    count = sum(1 for _ in pipeline.graph.get_vertices())
-    return elapsed, count
+    if main_cpu is not None:
+        main_cpu.append(time.thread_time() - cpu0)
+    return elapsed
+
+
+def make_installation(url, mode, senders, nice):
+    conf = service.make_conf()
+    conf([], project='vitrage-persistor', default_config_files=[])
+    conf.set_override('transport_url', url, 'persistor_hooks')
+    conf.set_override('sender', 'process' if mode == 'paused' else mode,
+                      'persistor_hooks')
+    conf.set_override('sender_threads', senders, 'persistor_hooks')
+    conf.set_override('sender_nice', nice, 'persistor_hooks')
+    installed = install.install(conf, register_atexit=False)
+    installed.uninstall()
+    for publisher in installed.publishers.values():
+        if not publisher.start(timeout=60):
+            raise SystemExit('%s sender did not connect' % mode)
+    return installed
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--url', required=True)
-    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--scale', type=int, default=20)
-    parser.add_argument('--senders', type=int, default=2)
+    parser.add_argument('--senders', type=int, default=2,
+                        help='sender_threads, for both modes')
+    parser.add_argument('--nice', type=int, default=10,
+                        help='sender_nice of the sender process')
     args = parser.parse_args()
-    conf = service.make_conf()
-    conf([], project='vitrage-persistor')
-    conf.set_override('transport_url', args.url, 'persistor_hooks')
-    conf.set_override('sender_threads', args.senders, 'persistor_hooks')
     fixture = harness.configure_vitrage()
-    counter = {'n': 0}
     try:
-        # count events once to report events/s
         probe = harness.Pipeline(harness.FakeCloud(args.scale))
         probe.init_snapshot()
         probe.push(args.scale)
         probe.snapshot()
         probe.snapshot()
-        counter['n'] = len(probe.received)
-        base, hooked = [], []
-        stats = None
-        for _ in range(args.rounds):
-            base.append(run_once(args.scale)[0])
-            installed = install.install(conf, register_atexit=False)
-            hooked.append(run_once(args.scale)[0])
-            installed.uninstall()
-            installed.flush(120)
-            stats = installed.stats()
-            installed.stop(5)
-        n = counter['n']
-        b, h = statistics.median(base), statistics.median(hooked)
-        print('events per round: %d' % n)
-        print('baseline (no hooks): median %.3f s  %.0f events/s' % (b, n / b))
-        print('collector hook on:   median %.3f s  %.0f events/s' % (h, n / h))
-        print('slowdown: %+.1f %%' % ((h / b - 1) * 100))
-        print('publisher stats (last round): %s' % stats)
+        n = len(probe.received)
+        installs = {
+            mode: make_installation(args.url, mode, args.senders, args.nice)
+            for mode in MODES[2:]}
+        # warm-up round of each, not counted
+        run_once(args.scale)
+        for inst in installs.values():
+            for hook in inst.hooks:
+                hook.install()
+            run_once(args.scale)
+            inst.uninstall()
+            inst.flush(120)
+        times = {mode: [] for mode in MODES}
+        drain = {mode: [] for mode in MODES[2:]}
+        cpu = {mode: [] for mode in MODES}
+        main_cpu = {mode: [] for mode in MODES}
+        broker_cpu = {mode: [] for mode in MODES}
+        brokers = broker_pids()
+        child_cpu = {mode: [] for mode in MODES[2:]}
+        for index in range(args.rounds):
+            shift = index % len(MODES)
+            for mode in MODES[shift:] + MODES[:shift]:
+                inst = installs.get(mode)
+                if inst is not None:
+                    for hook in inst.hooks:
+                        hook.install()
+                    child0 = cpu_children(inst)
+                cpu0 = cpu_self()
+                broker0 = cpu_of(brokers)
+                if mode == 'paused':
+                    signal_children(inst, signal.SIGSTOP)
+                elapsed = run_once(args.scale, main_cpu[mode])
+                times[mode].append(elapsed)
+                if mode == 'paused':
+                    signal_children(inst, signal.SIGCONT)
+                if inst is not None:
+                    inst.uninstall()
+                    start = time.perf_counter()
+                    if not inst.flush(120):
+                        raise SystemExit('%s: not flushed' % mode)
+                    drain[mode].append(time.perf_counter() - start)
+                    child_cpu[mode].append(cpu_children(inst) - child0)
+                # this process's CPU for the round and the sending of it
+                cpu[mode].append(cpu_self() - cpu0)
+                broker_cpu[mode].append(cpu_of(brokers) - broker0)
+        base = statistics.median(times['baseline'])
+        print('events per round: %d, rounds: %d, sender_threads: %d, '
+              'sender_nice: %d' % (n, args.rounds, args.senders, args.nice))
+        print('%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s' % (
+            'run', 'median s', 'events/s', 'slowdown', 'paired',
+            'main cpu', 'drain s', 'cpu s', 'child s', 'broker s'))
+        for mode in MODES:
+            med = statistics.median(times[mode])
+            paired = statistics.median(
+                t / b for t, b in zip(times[mode], times['baseline'],
+                                      strict=True))
+            print('%-16s %9.3f %9.0f %+8.1f%% %+8.1f%% %9.3f %9s %9.3f %9s '
+                  '%9.3f'
+                  % ({'baseline': 'no hooks', 'again': 'no hooks, again',
+                      'paused': 'process, paused'}
+                     .get(mode, 'sender=' + mode),
+                     med, n / med, (med / base - 1) * 100,
+                     (paired - 1) * 100,
+                     statistics.median(main_cpu[mode]),
+                     '%.3f' % statistics.median(drain[mode])
+                     if mode in drain else '-',
+                     statistics.median(cpu[mode]),
+                     '%.3f' % statistics.median(child_cpu[mode])
+                     if mode in child_cpu else '-',
+                     statistics.median(broker_cpu[mode])))
+        print('slowdown: of the medians; paired: median over rounds of '
+              'the ratio to the same round\'s baseline')
+        print('main cpu: CPU seconds of the thread running Vitrage, '
+              'during the round; drain s: after the round, until the '
+              'broker confirmed the last event; cpu s: this process, '
+              'round + drain; child s: the sender process, same span; '
+              'broker s: RabbitMQ (beam.smp), same span')
+        for mode, inst in installs.items():
+            print('%s stats: %s' % (mode, inst.stats()))
+            inst.stop(10)
     finally:
         fixture.cleanUp()
 

@@ -60,17 +60,16 @@ OPTS = [
                              'pipe'),
                  ('thread', 'sender threads inside vitrage-graph')],
         help='Where queued events are turned into AMQP messages and sent. '
-             'kombu and oslo.messaging spend about as much Python time '
-             'per message as Vitrage\'s processor spends per event. '
-             '"process" (default) runs them in a child process '
-             '(python -m vitrage_persistor.sender, one per hook and per '
-             'vitrage-graph worker), fed in batches of already-encoded '
-             'JSON, so vitrage-graph only encodes, queues and writes to a '
-             'pipe; the child holds at most 2000 events (or queue_size) '
-             'beyond the queue. "thread" sends from threads of '
-             'vitrage-graph and competes with the processor for the GIL '
-             '(measured: +14 % processing time against +1-3 % for '
-             '"process", see doc/source/hooks.rst). A publisher given an '
+             'kombu and oslo.messaging spend more CPU per message than '
+             'Vitrage\'s processor spends per event. "process" (default) '
+             'runs them in a child process (python -m '
+             'vitrage_persistor.sender, one per hook and per vitrage-graph '
+             'worker), fed in batches of marshal-encoded events, so '
+             'vitrage-graph only encodes, queues and writes to a pipe; the '
+             'child holds at most 2000 events (or queue_size) beyond the '
+             'queue. "thread" sends from threads of vitrage-graph, which '
+             'then does that CPU work itself, under its GIL (figures in '
+             'doc/source/hooks.rst). A publisher given an '
              'in-process transport (fake://) always uses threads.'),
     cfg.IntOpt(
         'sender_nice',

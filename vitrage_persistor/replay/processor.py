@@ -99,6 +99,20 @@ def values_digest(values_dir: str, types: list[str]) -> str:
     return digest.hexdigest()[:12]
 
 
+def _still_configured(conf: cfg.ConfigOpts, wanted: tuple) -> bool:
+    """Whether the global CONF still holds what we set.
+
+    Something else in the process (a test fixture, an embedding program)
+    may have reset or re-parsed Vitrage's global CONF since.
+    """
+    try:
+        return (getattr(conf, '_args', None) is not None and
+                conf.entity_graph.datasources_values_dir == wanted[0] and
+                tuple(conf.datasources.types) == wanted[1])
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return False
+
+
 def _configure_vitrage(values_dir: str, types: list[str]) -> None:
     """Set up the global cfg.CONF the way vitrage-graph's config does."""
     from vitrage import opts as vitrage_opts
@@ -106,7 +120,7 @@ def _configure_vitrage(values_dir: str, types: list[str]) -> None:
 
     conf = cfg.CONF
     wanted = (values_dir, tuple(types))
-    if _CONFIGURED.get('key') == wanted:
+    if _CONFIGURED.get('key') == wanted and _still_configured(conf, wanted):
         return
     for group, options in vitrage_opts.list_opts():
         try:

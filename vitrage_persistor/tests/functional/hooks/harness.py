@@ -126,6 +126,10 @@ def configure_vitrage() -> config_fixture.Config:
     """
     fixture = config_fixture.Config(CONF)
     fixture.setUp()
+    if getattr(CONF, '_args', None) is not None:
+        # replay's processor parsed the global CONF earlier in this test
+        # process; parse_config registers CLI options and needs it unparsed
+        CONF.clear()
     vitrage_config.parse_config([])
     logging.getLogger('vitrage').setLevel(logging.ERROR)
     CONF.set_override('types', DATASOURCES, 'datasources')

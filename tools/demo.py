@@ -22,18 +22,20 @@ import socket
 import sys
 import time
 
-import oslo_messaging  # noqa: E402
+# isort: off
+# The threading backend must be chosen before oslo.messaging (which imports
+# oslo.service) is imported; keep this first.
+import vitrage_persistor.cmd  # noqa: F401
+# isort: on
 
-import vitrage_persistor.cmd  # noqa: F401  (threading backend first)
-from vitrage_persistor import (
-    envelope,  # noqa: E402
-    service,  # noqa: E402
-)
-from vitrage_persistor.hooks import install as hooks_install  # noqa: E402
-from vitrage_persistor.persistor import service as agent_service  # noqa
-from vitrage_persistor.storage import api as storage_api  # noqa: E402
-from vitrage_persistor.storage import migration  # noqa: E402
-from vitrage_persistor.tests.functional.hooks import harness  # noqa: E402
+import oslo_messaging
+
+from vitrage_persistor import envelope, service
+from vitrage_persistor.hooks import install as hooks_install
+from vitrage_persistor.persistor import service as agent_service
+from vitrage_persistor.storage import api as storage_api
+from vitrage_persistor.storage import migration
+from vitrage_persistor.tests.functional.hooks import harness
 
 TOPIC = 'vitrage_persistor_demo'
 

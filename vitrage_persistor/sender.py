@@ -132,10 +132,27 @@ def send_message(transport, target, message: dict) -> None:
     transport._send_notification(target, {}, message, version=2.0, retry=2)
 
 
+def _registered(conf: cfg.ConfigOpts, group: str | None, name: str) -> bool:
+    try:
+        return name in (conf[group] if group else conf)
+    except cfg.NoSuchOptError:
+        return False
+
+
 def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
+    """Register oslo.messaging's options that ``conf`` does not have yet.
+
+    An option the agent (or anything else) registered first is kept: in one
+    process with Vitrage, oslo.messaging's option objects no longer equal
+    the earlier copies (Vitrage changes ``control_exchange``'s default
+    process-wide), and registering them again would raise
+    DuplicateOptError.
+    """
     for group, opts in messaging_opts.list_opts():
         if group in MESSAGING_GROUPS:
-            conf.register_opts(list(opts), group=group)
+            conf.register_opts(
+                [opt for opt in opts
+                 if not _registered(conf, group, opt.dest)], group=group)
 
 
 def messaging_settings(conf: cfg.ConfigOpts) -> dict:

@@ -123,8 +123,9 @@ def main(state_dir: str) -> int:
         t1 = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         time.sleep(0.01)
         pipeline.snapshot()
+        # a pushed instance.delete.end, then a poll after one VM and one
+        # volume vanished (driver_exec's outdated-entity deletes)
         pipeline.delete_some()
-        pipeline.consistency_check(1)
         hooks.flush(60)
         t2 = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         published = sum(s['enqueued'] for s in hooks.stats().values())

@@ -19,9 +19,9 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-echo "== installing vitrage-persistor[vitrage] into $VENV"
+echo "== installing vitrage-persistor[demo] (the vitrage extra and fixtures) into $VENV"
 "$VENV/bin/pip" install -q --upgrade pip
-"$VENV/bin/pip" install -q -e '.[vitrage]'
+"$VENV/bin/pip" install -q -e '.[demo]'
 
 rm -rf "$STATE"
 mkdir -p "$STATE"
@@ -46,7 +46,7 @@ echo "== vitrage-persistor-manage status"
 echo "== the graph at $T1 (after the first poll and pushed notifications)"
 "${REPLAY[@]}" show --at "$T1" --format json -o "$STATE/graph-t1.json"
 "${REPLAY[@]}" show --at "$T1" --format svg -o "$STATE/graph-t1.svg"
-echo "== the graph at $T2 (after deletions and a consistency run)"
+echo "== the graph at $T2 (after a VM and a volume were deleted)"
 "${REPLAY[@]}" show --at "$T2" --format json -o "$STATE/graph-t2.json"
 "${REPLAY[@]}" show --at "$T2" --format svg -o "$STATE/graph-t2.svg"
 "${REPLAY[@]}" show --at "$T2" --format html -o "$STATE/graph-t2.html"
@@ -63,8 +63,8 @@ for name in ('graph-t1.json', 'graph-t2.json'):
 PY
 
 echo "== what changed between $T1 and $T2"
-"${REPLAY[@]}" diff --from "$T1" --to "$T2" | tee "$STATE/diff.txt" \
-    | head -n 40
+"${REPLAY[@]}" diff --from "$T1" --to "$T2" > "$STATE/diff.txt"
+head -n 40 "$STATE/diff.txt"
 
 echo
 echo "pictures: $STATE/graph-t1.svg $STATE/graph-t2.svg $STATE/graph-t2.html"

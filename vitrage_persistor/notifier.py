@@ -558,7 +558,8 @@ class _ChildProcess:
         try:
             fcntl.fcntl(self._to_child.fileno(), _F_SETPIPE_SZ, 1 << 20)
         except OSError:
-            pass
+            # the kernel's default pipe size (64 KiB) only costs speed
+            LOG.debug('could not enlarge the pipe to the sender process')
         self._send_lock = threading.Lock()
         self.alive = True
         if not self.send(('init', settings)):
@@ -625,4 +626,4 @@ class _ChildProcess:
             try:
                 conn.close()
             except OSError:
-                pass
+                continue  # already closed: nothing to release

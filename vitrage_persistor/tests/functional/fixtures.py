@@ -9,9 +9,13 @@ RabbitMQ gets a fresh vhost per test, made with ``rabbitmqctl``, because a
 competing consumer left on a shared queue would steal messages.
 """
 
+import contextlib
 import os
+import select
 import shutil
+import socket
 import subprocess
+import threading
 import uuid
 
 import fixtures
@@ -103,3 +107,94 @@ class RabbitVhost(fixtures.Fixture):
             if len(parts) == 2 and parts[1].isdigit():
                 queues[parts[0]] = int(parts[1])
         return queues
+
+
+class TcpProxy:
+    """A TCP forwarder that a test takes down and brings back.
+
+    It stands in front of a real server (RabbitMQ, PostgreSQL, MariaDB).
+    While closed nothing listens on its port, so new connections are
+    refused and live ones are reset: what a client sees when that server
+    goes away. The port is chosen at construction, so a URL can point at
+    the proxy before it is first started, and stays the same on reopen().
+    """
+
+    def __init__(self, target_host: str = '127.0.0.1',
+                 target_port: int = 5672):
+        self.target = (target_host, target_port)
+        with socket.socket() as probe:
+            probe.bind(('127.0.0.1', 0))
+            self.port = probe.getsockname()[1]
+        self._server = None
+        self._conns = []
+        self._lock = threading.Lock()
+        self._accepting = False
+
+    def start(self) -> 'TcpProxy':
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(('127.0.0.1', self.port))
+        self._server.listen(64)
+        self._accepting = True
+        threading.Thread(target=self._accept, args=(self._server,),
+                         daemon=True).start()
+        return self
+
+    reopen = start
+
+    def _accept(self, server):
+        while self._accepting:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # close() shut the listening socket
+            if not self._accepting:
+                client.close()
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()  # the real server is down: refuse
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        socks = [a, b]
+        try:
+            while True:
+                readable, _, _ = select.select(socks, [], [], 1.0)
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            return  # close() reset the connection: the simulated outage
+        finally:
+            for s in socks:
+                s.close()  # closing a closed socket does not raise
+
+    def close(self) -> None:
+        """Stop listening and cut every connection."""
+        self._accepting = False
+        if self._server is not None:
+            # shutdown() wakes the thread blocked in accept(); close()
+            # alone leaves the socket listening until accept() returns.
+            # It raises ENOTCONN on some kernels for a listening socket,
+            # which is fine: close() follows.
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
+            self._server.close()
+            self._server = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for s in conns:
+            # the peer may have closed it already (ENOTCONN)
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()

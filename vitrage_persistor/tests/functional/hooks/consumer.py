@@ -1,7 +1,6 @@
 """Helpers for the hook tests: a batch listener and a broker on/off switch.
 """
 
-import socket
 import threading
 import time
 
@@ -60,69 +59,3 @@ class Collected:
             out.append((msg['publisher_id'], sequence, msg['event_type'],
                         event))
         return sorted(out, key=lambda item: (item[0], item[1]))
-
-
-class BrokerSwitch:
-    """A TCP forwarder to RabbitMQ that can be switched off and on.
-
-    While off nothing listens on its port (connection refused), exactly
-    what a publisher sees when the broker is down.
-    """
-
-    def __init__(self, target_port: int = 5672):
-        self.target = ('127.0.0.1', target_port)
-        probe = socket.socket()
-        probe.bind(('127.0.0.1', 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self._server = None
-        self._conns = []
-
-    def on(self):
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(('127.0.0.1', self.port))
-        server.listen(16)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,),
-                         daemon=True).start()
-
-    def off(self):
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for conn in self._conns:
-            try:
-                conn.close()
-            except OSError:
-                pass
-        self._conns = []
-
-    def _accept(self, server):
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b),
-                                 daemon=True).start()
-
-    @staticmethod
-    def _pipe(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass

@@ -156,8 +156,9 @@ class TestBrokerDown(HookTestBase):
         return pipeline, time.monotonic() - start
 
     def test_broker_down_then_back(self):
-        switch = consumer.BrokerSwitch()
-        self.addCleanup(switch.off)
+        # nothing listens on the proxy's port until start(): broker down
+        switch = vp_fixtures.TcpProxy('127.0.0.1', 5672)
+        self.addCleanup(switch.close)
         vhost = self.rabbit.url.rsplit('/', 1)[1]
         url = 'rabbit://guest:guest@127.0.0.1:%d/%s' % (switch.port, vhost)
         self.config(transport_url=url, queue_size=50,
@@ -185,7 +186,7 @@ class TestBrokerDown(HookTestBase):
                              50 + publisher.max_in_flight)
 
         collected = self.listen()
-        switch.on()
+        switch.start()
         self.assertTrue(publisher.flush(60))
         self.assertEqual(total - stats.dropped, stats.sent)
         got = collected.wait_for(stats.sent)

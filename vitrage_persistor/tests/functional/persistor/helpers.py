@@ -9,14 +9,11 @@ in the test process.
 
 import os
 import re
-import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 PYTHON = sys.executable
@@ -125,96 +122,6 @@ def finish(proc, timeout=240):
     if proc.returncode != 0:
         raise AssertionError('publisher failed: %s' % out[-3000:])
     return out
-
-
-class TcpProxy:
-    """A TCP forwarder that the test can take down and bring back.
-
-    While closed it refuses new connections and resets the live ones, which
-    is what the agent sees when the database host goes away.
-    """
-
-    def __init__(self, target_host, target_port):
-        self.target = (target_host, target_port)
-        self._server = None
-        self._conns = []
-        self._lock = threading.Lock()
-        self.port = None
-        self._accepting = False
-
-    def start(self):
-        self._server = socket.socket()
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.bind(('127.0.0.1', self.port or 0))
-        self._server.listen(64)
-        self.port = self._server.getsockname()[1]
-        self._accepting = True
-        threading.Thread(target=self._accept, args=(self._server,),
-                         daemon=True).start()
-        return self
-
-    def _accept(self, server):
-        while self._accepting:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            if not self._accepting:
-                client.close()
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self._lock:
-                self._conns += [client, upstream]
-            threading.Thread(target=self._pipe, args=(client, upstream),
-                             daemon=True).start()
-
-    def _pipe(self, a, b):
-        socks = [a, b]
-        try:
-            while True:
-                readable, _, _ = select.select(socks, [], [], 1.0)
-                for s in readable:
-                    data = s.recv(65536)
-                    if not data:
-                        return
-                    (b if s is a else a).sendall(data)
-        except OSError:
-            return
-        finally:
-            for s in socks:
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def close(self):
-        """Stop listening and cut every connection."""
-        self._accepting = False
-        if self._server is not None:
-            # shutdown() wakes the thread blocked in accept(); close()
-            # alone leaves the socket listening until accept() returns.
-            try:
-                self._server.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._server.close()
-            self._server = None
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def reopen(self):
-        return self.start()
 
 
 class PrivateRabbit:

@@ -171,8 +171,8 @@ class DurabilityMixin:
 class DatabaseOutageMixin:
     def test_database_unreachable_20s(self):
         url = sa.engine.make_url(self.db_url)
-        proxy = helpers.TcpProxy(url.host or '127.0.0.1',
-                                 url.port or self.DEFAULT_PORT).start()
+        proxy = vp_fixtures.TcpProxy(url.host or '127.0.0.1',
+                                     url.port or self.DEFAULT_PORT).start()
         self.addCleanup(proxy.close)
         proxied = url.set(host='127.0.0.1', port=proxy.port)
         agent = self.agent(

@@ -22,6 +22,7 @@ mutates the events it is given. This adapter contains all four:
 * every stored payload is deep-copied before it is applied.
 """
 
+import contextlib
 import copy
 import datetime
 import hashlib
@@ -123,11 +124,11 @@ def _configure_vitrage(values_dir: str, types: list[str]) -> None:
     if _CONFIGURED.get('key') == wanted and _still_configured(conf, wanted):
         return
     for group, options in vitrage_opts.list_opts():
-        try:
+        # registered already by an earlier replay, or by Vitrage itself
+        # when it runs in this process: theirs are kept
+        with contextlib.suppress(cfg.DuplicateOptError):
             conf.register_opts(list(options),
                                group=None if group == 'DEFAULT' else group)
-        except cfg.DuplicateOptError:
-            pass
     if getattr(conf, '_args', None) is None:
         conf([], project='vitrage', default_config_files=[],
              default_config_dirs=[])

@@ -7,6 +7,7 @@ RabbitMQ node. Only the TCP proxy that plays an unreachable database runs
 in the test process.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -90,10 +91,9 @@ class Agent:
 
     def cleanup(self):
         if self.proc is not None and self.proc.poll() is None:
-            try:
+            # the group may be gone already; wait() reaps the leader anyway
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(30)
 
     def stored_total(self):

@@ -1,5 +1,6 @@
 """The warm standby keeps the graph current and snapshots it correctly."""
 
+import contextlib
 import json
 import os
 import random
@@ -135,11 +136,10 @@ class TestFollowCommand(func_fixtures.OpportunisticDB,
     def _wait(self, predicate, proc, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
+            # the status file may be missing or half written: look again
+            with contextlib.suppress(OSError, ValueError):
                 if predicate():
                     return
-            except (OSError, ValueError):
-                pass
             if proc.poll() is not None:
                 self.fail('follow exited: %s' % proc.stdout.read())
             time.sleep(0.1)

@@ -171,6 +171,8 @@ class Publisher:
         self.flush_timeout = hconf.flush_timeout
         self.retry_max = hconf.retry_interval_max
         self.log_interval = hconf.log_interval
+        self.events_per_message = hconf.events_per_message
+        self.max_message_bytes = hconf.max_message_bytes
         self.mode = hconf.sender
         if self.mode == 'process':
             url = transport_url(conf)
@@ -238,6 +240,24 @@ class Publisher:
                           self.hook)
             return False
 
+    def publish_encoded(self, data: bytes, extra: dict | None = None
+                        ) -> bool:
+        """Queue an event the caller already froze with ``marshal.dumps``.
+
+        For a caller that had to copy the event anyway (the collector
+        hook freezes it before Vitrage's processor changes it): the bytes
+        are queued as they are, instead of being decoded and encoded
+        again. ``extra`` keys are added to the event when it is sent.
+        Never blocks, never raises; JSON-ability is checked by the sender.
+        """
+        try:
+            return self._enqueue(data, extra)
+        except Exception:  # never break the caller
+            self.stats.send_errors += 1
+            LOG.exception('vitrage-persistor %s hook: publish failed',
+                          self.hook)
+            return False
+
     def _publish(self, event: Any) -> bool:
         if self._pid != os.getpid():
             self._reset()
@@ -250,6 +270,11 @@ class Publisher:
                 'be serialised to JSON: %s; event: %.500r',
                 self.hook, exc, event)
             return False
+        return self._enqueue(data, None)
+
+    def _enqueue(self, data: bytes | str, extra: dict | None) -> bool:
+        if self._pid != os.getpid():
+            self._reset()
         with self._lock:
             if self._stopping:
                 self.stats.dropped += 1
@@ -270,7 +295,8 @@ class Publisher:
                     'the oldest event; %d dropped so far',
                     self.hook, self.queue_size, self.stats.dropped)
             self._sequence += 1
-            self._queue.append((time.time_ns(), self._sequence, data))
+            self._queue.append((time.time_ns(), self._sequence, data,
+                                extra))
             self.stats.enqueued += 1
             if self._idle_senders:
                 self._has_work.notify()
@@ -329,40 +355,47 @@ class Publisher:
                     self._idle_senders -= 1
                 if not self._queue:
                     return
-                stamp, sequence, data = self._queue.popleft()
-                self._in_flight += 1
-            message = None
-            while True:
+                count = min(self.events_per_message, len(self._queue))
+                items = [self._queue.popleft() for _ in range(count)]
+                self._in_flight += count
+            message, sequences, refused, rest = sender.build_bundle(
+                self.publisher_id, self.event_type, items,
+                self.max_message_bytes)
+            if rest:
+                with self._lock:
+                    self._queue.extendleft(reversed(rest))
+                    self._in_flight -= len(rest)
+                    if self._idle_senders:
+                        self._has_work.notify()
+            for sequence, error in refused:
+                self._error_log(
+                    'vitrage-persistor %s hook: event %d not published, '
+                    'it cannot be serialised to JSON: %s', self.hook,
+                    sequence, error)
+            ok = message is None
+            while not ok:
                 try:
-                    transport = self._make_transport()
-                    if message is None:
-                        message = sender.build_message(
-                            self.publisher_id, self.event_type, stamp,
-                            sequence, data)
-                    sender.send_message(transport, self._target, message)
+                    sender.send_message(self._make_transport(),
+                                        self._target, message)
                     backoff = 0.0
                     ok = True
                 except Exception as exc:
-                    ok = False
                     with self._lock:
                         self.stats.send_errors += 1
-                        stopping = self._stopping
                     self._error_log(
-                        'vitrage-persistor %s hook: sending event %d '
-                        'failed, will retry: %s', self.hook, sequence, exc)
-                    if not stopping:
-                        backoff = min(max(backoff * 2, 0.5),
-                                      self.retry_max)
-                        self._stop_event.wait(backoff)
-                        if not self._stop_event.is_set():
-                            continue
-                with self._lock:
-                    if ok:
-                        self.stats.sent += 1
-                    self._in_flight -= 1
-                    if not self._queue and not self._in_flight:
-                        self._drained.notify_all()
-                break
+                        'vitrage-persistor %s hook: sending events %d-%d '
+                        'failed, will retry: %s', self.hook, sequences[0],
+                        sequences[-1], exc)
+                    backoff = min(max(backoff * 2, 0.5), self.retry_max)
+                    if self._stop_event.wait(backoff):
+                        break
+            with self._lock:
+                if ok:
+                    self.stats.sent += len(sequences)
+                self.stats.unserialisable += len(refused)
+                self._in_flight -= len(sequences) + len(refused)
+                if not self._queue and not self._in_flight:
+                    self._drained.notify_all()
 
     # ------------------------------------------------- process mode feeder
     def _child_settings(self) -> dict:
@@ -376,6 +409,8 @@ class Publisher:
             'retry_interval_max': self.retry_max,
             'log_interval': self.log_interval,
             'flush_timeout': self.flush_timeout,
+            'events_per_message': self.events_per_message,
+            'max_message_bytes': self.max_message_bytes,
             'nice': self.conf[HOOK_GROUP].sender_nice,
             'messaging': jsonutils.loads(jsonutils.dumps(
                 sender.messaging_settings(self.conf))),

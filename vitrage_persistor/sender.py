@@ -19,8 +19,9 @@ parent), as :class:`multiprocessing.connection.Connection` messages,
 pickled back:
 
 * ``('init', settings)`` once, then ``('events', [(stamp_ns, sequence,
-  data), ...])`` batches (``data`` from :func:`encode`), then
-  ``('stop',)``;
+  data, extra), ...])`` batches (``data`` from :func:`encode` or the
+  caller's own ``marshal.dumps``, ``extra`` None or keys to add to the
+  event), then ``('stop',)``;
 * back: ``('ready',)`` once the transport is built; ``('ack', watermark,
   sent, send_errors, [(sequence, error), ...])``: every event up to
   ``watermark`` is done (sent, or listed as not JSON-able); ``('log',
@@ -30,8 +31,11 @@ pickled back:
 The child holds at most the parent's in-flight window of events. On
 ``('stop',)`` it exits at once (the parent flushed first); on EOF (the
 parent died) it keeps sending what it holds for ``flush_timeout`` seconds.
-``message_id`` is derived from ``(publisher_id, sequence)``, so it is the
-same on every retry and after a restart of the child: the agent stores a
+Each sending thread takes up to ``events_per_message`` of the events
+waiting and sends them as one bundle notification
+(:func:`build_bundle`). An event's ``message_id`` is derived from
+``(publisher_id, sequence)``, so it is the same on every retry and after a
+restart of the child, whatever bundle carries it: the agent stores a
 resent event once.
 """
 
@@ -41,7 +45,6 @@ import json
 import logging
 import marshal
 import os
-import queue
 import sys
 import threading
 import time
@@ -92,31 +95,98 @@ def encode(event) -> bytes | str:
         return jsonutils.dumps(event)
 
 
-def decode(data: bytes | str):
-    """The event as JSON gives it back; raises if it is not JSON-able."""
+def decode(data: bytes | str, extra: dict | None = None):
+    """The event as JSON gives it back, and its JSON size in characters.
+
+    ``extra`` (keys the collector hook adds after the processor ran) is
+    merged into the event. Raises if the event is not JSON-able.
+    """
     if isinstance(data, bytes):
         # our own parent made it, over a private pipe
-        data = jsonutils.dumps(marshal.loads(data))  # noqa: S302
-    return json.loads(data)
+        data = marshal.loads(data)  # noqa: S302
+        if extra:
+            data.update(extra)
+        data = jsonutils.dumps(data)
+    elif extra:
+        data = jsonutils.dumps(dict(json.loads(data), **extra))
+    return json.loads(data), len(data)
 
 
 def build_message(publisher_id: str, event_type: str, stamp_ns: int,
-                  sequence: int, data: bytes | str) -> dict:
+                  sequence: int, data: bytes | str,
+                  extra: dict | None = None) -> dict:
     """The message ``oslo_messaging.Notifier.sample()`` would build.
 
     ``stamp_ns`` is the ``collector_timestamp``, as ``time.time_ns()``
     took it at publish time (cheaper there than a datetime); ``data`` is
     what :func:`encode` or ``jsonutils.dumps`` made of the event.
     """
-    stamp = stamp_time(stamp_ns)
+    event, _size = decode(data, extra)
+    return _notification(
+        message_id(publisher_id, sequence), publisher_id, event_type,
+        envelope.wrap(event, stamp_time(stamp_ns), sequence))
+
+
+def _notification(msg_id: str, publisher_id: str, event_type: str,
+                  payload: dict) -> dict:
     return {
-        'message_id': message_id(publisher_id, sequence),
+        'message_id': msg_id,
         'publisher_id': publisher_id,
         'event_type': event_type,
         'priority': envelope.PRIORITY.upper(),
-        'payload': envelope.wrap(decode(data), stamp, sequence),
+        'payload': payload,
         'timestamp': str(timeutils.utcnow()),
     }
+
+
+def build_bundle(publisher_id: str, event_type: str, items: list,
+                 max_bytes: int) -> tuple[dict | None, list, list, list]:
+    """One notification for as many of ``items`` as fit in ``max_bytes``.
+
+    ``items`` are queue entries ``(stamp_ns, sequence, data, extra)``;
+    ``max_bytes`` bounds the JSON size of their events.
+    Returns ``(message or None, sequences in it, [(sequence, error)] for
+    events JSON refuses, items left over for the next bundle)``. The
+    first event always goes in, whatever its size (the agent quarantines
+    events above its own limit). A bundle of one event is sent as a plain
+    notification of that event, with the same message id.
+    """
+    entries, sequences, refused = [], [], []
+    size = 0
+    for index, (stamp, sequence, data, extra) in enumerate(items):
+        try:
+            event, length = decode(data, extra)
+        except Exception as exc:
+            refused.append((sequence, str(exc)[:300]))
+            continue
+        if entries and size + length > max_bytes:
+            return (_bundle(publisher_id, event_type, entries), sequences,
+                    refused, items[index:])
+        size += length
+        entries.append((stamp, sequence, event))
+        sequences.append(sequence)
+    return (_bundle(publisher_id, event_type, entries), sequences, refused,
+            [])
+
+
+def _bundle(publisher_id: str, event_type: str, entries: list
+            ) -> dict | None:
+    if not entries:
+        return None
+    if len(entries) == 1:
+        stamp, sequence, event = entries[0]
+        return _notification(
+            message_id(publisher_id, sequence), publisher_id, event_type,
+            envelope.wrap(event, stamp_time(stamp), sequence))
+    first, last = entries[0][1], entries[-1][1]
+    return _notification(
+        str(uuid.uuid5(_ID_NAMESPACE, '%s/%d-%d/%d' % (
+            publisher_id, first, last, len(entries)))),
+        publisher_id, event_type,
+        envelope.wrap_bundle([
+            envelope.wrap_item(event, stamp_time(stamp), sequence,
+                               message_id(publisher_id, sequence))
+            for stamp, sequence, event in entries]))
 
 
 def send_message(transport, target, message: dict) -> None:
@@ -223,7 +293,7 @@ class Child:
         self.conn_in = conn_in
         self.conn_out = conn_out
         self._out_lock = threading.Lock()
-        self._items = queue.Queue()
+        self._pending = collections.deque()    # items not yet taken
         self._received = collections.deque()   # sequences, as received
         self._done = set()
         self._sent = 0
@@ -254,6 +324,8 @@ class Child:
         self.event_type = settings['event_type']
         self.target = oslo_messaging.Target(topic=settings['topic'])
         self.retry_max = settings['retry_interval_max']
+        self.events_per_message = settings['events_per_message']
+        self.max_message_bytes = settings['max_message_bytes']
         self._error_log = RateLimitedLog(LOG, settings['log_interval'])
         conf = _child_conf(settings['messaging'])
         self.transport = oslo_messaging.get_notification_transport(
@@ -270,9 +342,9 @@ class Child:
             with self._lock:
                 while self._held and time.monotonic() < deadline:
                     self._lock.wait(0.1)
-        self._stop.set()
-        for _ in range(settings['threads']):
-            self._items.put(None)
+        with self._lock:
+            self._stop.set()
+            self._lock.notify_all()
         try:
             self._send_acks()
         except (OSError, ValueError):
@@ -292,23 +364,34 @@ class Child:
             with self._lock:
                 self._held += len(batch)
                 self._received.extend(item[1] for item in batch)
-            for item in batch:
-                self._items.put(item)
+                self._pending.extend(batch)
+                self._lock.notify_all()
+
+    def _take(self) -> list | None:
+        """The next items to bundle; None when the child stops."""
+        with self._lock:
+            while not self._pending and not self._stop.is_set():
+                self._lock.wait()
+            if self._stop.is_set():
+                return None
+            pending = self._pending
+            return [pending.popleft() for _ in
+                    range(min(self.events_per_message, len(pending)))]
 
     def _send_loop(self) -> None:
         backoff = 0.0
         while True:
-            item = self._items.get()
-            if item is None:
+            items = self._take()
+            if items is None:
                 return
-            stamp, sequence, data = item
-            try:
-                message = build_message(self.publisher_id, self.event_type,
-                                        stamp, sequence, data)
-            except Exception as exc:
-                self._finished(sequence, refused=str(exc)[:300])
-                continue
-            while True:
+            message, sequences, refused, rest = build_bundle(
+                self.publisher_id, self.event_type, items,
+                self.max_message_bytes)
+            if rest:
+                with self._lock:
+                    self._pending.extendleft(reversed(rest))
+                    self._lock.notify()
+            while message is not None:
                 try:
                     send_message(self.transport, self.target, message)
                     backoff = 0.0
@@ -317,21 +400,21 @@ class Child:
                     with self._lock:
                         self._errors += 1
                     self._error_log('vitrage-persistor sender process: '
-                                    'sending event %d failed, will retry: '
-                                    '%s', sequence, exc)
+                                    'sending events %d-%d failed, will '
+                                    'retry: %s', sequences[0],
+                                    sequences[-1], exc)
                     backoff = min(max(backoff * 2, 0.5), self.retry_max)
                     if self._stop.wait(backoff):
                         return
-            self._finished(sequence)
+            self._finished(sequences, refused)
 
-    def _finished(self, sequence: int, refused: str | None = None) -> None:
+    def _finished(self, sequences: list, refused: list) -> None:
         with self._lock:
-            self._done.add(sequence)
-            if refused is None:
-                self._sent += 1
-            else:
-                self._refused.append((sequence, refused))
-            self._held -= 1
+            self._done.update(sequences)
+            self._done.update(sequence for sequence, _error in refused)
+            self._sent += len(sequences)
+            self._refused.extend(refused)
+            self._held -= len(sequences) + len(refused)
             if not self._held:
                 self._lock.notify_all()
 

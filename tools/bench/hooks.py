@@ -31,13 +31,15 @@ from vitrage_persistor import service  # noqa: E402
 from vitrage_persistor.hooks import install  # noqa: E402
 from vitrage_persistor.tests.functional.hooks import harness  # noqa: E402
 
-MODES = ('baseline', 'again', 'thread', 'process', 'paused')
+MODES = ('baseline', 'again', 'thread', 'process', 'paused', 'unbundled')
 # 'again': no hooks either; its slowdown against 'baseline' is the noise
 # floor of this run on this host.
 # 'paused': sender = process with the sender process stopped (SIGSTOP)
 # during the round and resumed after it: Vitrage's own cost of the hook
 # (encode, queue, pipe writes) without the CPU that sending takes from
 # the host (the sender process and RabbitMQ).
+# 'unbundled': sender = process with events_per_message = 1, one
+# notification per event (what the hooks did before bundles).
 
 
 TICK = os.sysconf('SC_CLK_TCK')
@@ -100,11 +102,14 @@ def run_once(scale, main_cpu=None):
     return elapsed
 
 
-def make_installation(url, mode, senders, nice):
+def make_installation(url, mode, senders, nice, per_message):
     conf = service.make_conf()
     conf([], project='vitrage-persistor', default_config_files=[])
     conf.set_override('transport_url', url, 'persistor_hooks')
-    conf.set_override('sender', 'process' if mode == 'paused' else mode,
+    conf.set_override('sender', 'thread' if mode == 'thread' else 'process',
+                      'persistor_hooks')
+    conf.set_override('events_per_message',
+                      1 if mode == 'unbundled' else per_message,
                       'persistor_hooks')
     conf.set_override('sender_threads', senders, 'persistor_hooks')
     conf.set_override('sender_nice', nice, 'persistor_hooks')
@@ -125,6 +130,8 @@ def main():
                         help='sender_threads, for both modes')
     parser.add_argument('--nice', type=int, default=10,
                         help='sender_nice of the sender process')
+    parser.add_argument('--per-message', type=int, default=100,
+                        help='events_per_message (but for "unbundled")')
     args = parser.parse_args()
     fixture = harness.configure_vitrage()
     try:
@@ -135,7 +142,8 @@ def main():
         probe.snapshot()
         n = len(probe.received)
         installs = {
-            mode: make_installation(args.url, mode, args.senders, args.nice)
+            mode: make_installation(args.url, mode, args.senders, args.nice,
+                                    args.per_message)
             for mode in MODES[2:]}
         # warm-up round of each, not counted
         run_once(args.scale)
@@ -180,7 +188,8 @@ def main():
                 broker_cpu[mode].append(cpu_of(brokers) - broker0)
         base = statistics.median(times['baseline'])
         print('events per round: %d, rounds: %d, sender_threads: %d, '
-              'sender_nice: %d' % (n, args.rounds, args.senders, args.nice))
+              'sender_nice: %d, events_per_message: %d'
+              % (n, args.rounds, args.senders, args.nice, args.per_message))
         print('%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s' % (
             'run', 'median s', 'events/s', 'slowdown', 'paired',
             'main cpu', 'drain s', 'cpu s', 'child s', 'broker s'))
@@ -192,7 +201,8 @@ def main():
             print('%-16s %9.3f %9.0f %+8.1f%% %+8.1f%% %9.3f %9s %9.3f %9s '
                   '%9.3f'
                   % ({'baseline': 'no hooks', 'again': 'no hooks, again',
-                      'paused': 'process, paused'}
+                      'paused': 'process, paused',
+                      'unbundled': 'process, 1/msg'}
                      .get(mode, 'sender=' + mode),
                      med, n / med, (med / base - 1) * 100,
                      (paired - 1) * 100,

@@ -92,6 +92,30 @@ OPTS = [
              'messages/s here, so more threads send faster; with sender '
              '= thread they also take more GIL time away from Vitrage\'s '
              'processor.'),
+    cfg.IntOpt(
+        'events_per_message',
+        default=100,
+        min=1,
+        max=10000,
+        help='Most events a sender puts in one notification (a "bundle", '
+             'see vitrage_persistor.envelope). A sender bundles what is '
+             'queued when it is free, so a quiet vitrage-graph still sends '
+             'each event at once, and a busy one pays RabbitMQ\'s '
+             'per-message cost (confirm, routing, the agent\'s listener) '
+             'once per bundle: per event, the sender process and the '
+             'broker then use a fraction of the CPU that one message per '
+             'event costs, CPU that vitrage-graph\'s host would otherwise '
+             'lose (figures in doc/source/hooks.rst). 1 sends one '
+             'notification per event. The agent stores each event of a '
+             'bundle as its own row, deduplicated by its own message id.'),
+    cfg.IntOpt(
+        'max_message_bytes',
+        default=512 * 1024,
+        min=1024,
+        help='Largest total JSON size of the events in one bundle. An '
+             'event bigger than this is sent alone. The default stays '
+             'under the 1 MB default message limit of Kafka and far under '
+             'RabbitMQ\'s.'),
     cfg.FloatOpt(
         'flush_timeout',
         default=10.0,

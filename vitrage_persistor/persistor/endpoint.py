@@ -75,11 +75,12 @@ class PersistorEndpoint:
     def sample(self, messages):
         events, quarantined = [], []
         for message in messages:
-            item = validation.classify(message, self._max_payload_bytes)
-            if isinstance(item, records.EventRecord):
-                events.append(item)
-            else:
-                quarantined.append(item)
+            for item in validation.classify_message(
+                    message, self._max_payload_bytes):
+                if isinstance(item, records.EventRecord):
+                    events.append(item)
+                else:
+                    quarantined.append(item)
         try:
             try:
                 result = self._store.add_batch(events, quarantined)

@@ -1,8 +1,9 @@
 """Classify each notification: an event to store, or a quarantine row.
 
-Bad input must never stop the agent and never vanish: every notification
-ends as exactly one :class:`~vitrage_persistor.storage.records.EventRecord`
-or one :class:`~vitrage_persistor.storage.records.QuarantineRecord` whose
+Bad input must never stop the agent and never vanish: every event (a
+notification, or one item of a bundle notification) ends as exactly one
+:class:`~vitrage_persistor.storage.records.EventRecord` or one
+:class:`~vitrage_persistor.storage.records.QuarantineRecord` whose
 ``reason`` is one of :data:`REASONS`. Both are written in the same
 transaction, so a batch with one bad message still stores the good ones.
 """
@@ -198,3 +199,53 @@ def classify(message: Any, max_payload_bytes: int
         return _check(message, max_payload_bytes)
     except Rejected as exc:
         return _quarantine(message, exc.reason, exc.detail)
+
+
+def classify_message(message: Any, max_payload_bytes: int
+                     ) -> list[records.EventRecord | records.QuarantineRecord]:
+    """Rows for one notification: one per event it carries.
+
+    A bundle (:func:`vitrage_persistor.envelope.wrap_bundle`) gives one row
+    per item, each checked like a notification of its own that has the
+    bundle's ``publisher_id``, ``event_type`` and ``timestamp`` and the
+    item's ``message_id``; a bad item is quarantined alone and its
+    neighbours are stored. A bundle whose item list is not a non-empty
+    list is quarantined whole. Any other notification gives one row
+    (:func:`classify`).
+    """
+    items = (envelope.bundle_items(message.get('payload'))
+             if isinstance(message, dict) else None)
+    if items is None:
+        return [classify(message, max_payload_bytes)]
+    if not isinstance(items, list) or not items:
+        return [_quarantine(message, BAD_ENVELOPE,
+                            'bundle is %r, not a non-empty list'
+                            % (type(items).__name__,))]
+    metadata = message.get('metadata')
+    metadata = metadata if isinstance(metadata, dict) else {}
+    bundle_id = metadata.get('message_id')
+    rows = []
+    for index, item in enumerate(items):
+        item_id = item.get('message_id') if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item_id, str):
+            # quarantined under an id of its own, stable on redelivery,
+            # so that two bad items of one bundle are two rows
+            ref = dict(message, payload=item,
+                       metadata=dict(metadata, message_id='%s#%d' % (
+                           bundle_id, index)))
+            rows.append(_quarantine(
+                ref, BAD_ENVELOPE if not isinstance(item, dict)
+                else NO_MESSAGE_ID,
+                'bundle item %d is a %s, not a dict' % (
+                    index, type(item).__name__)
+                if not isinstance(item, dict)
+                else 'bundle item %d has message_id %r' % (index, item_id)))
+            continue
+        payload = dict(item)
+        del payload['message_id']
+        payload[envelope.ENVELOPE_KEY] = envelope.ENVELOPE_VERSION
+        rows.append(classify(
+            dict(message, payload=payload,
+                 metadata=dict(metadata, message_id=item_id)),
+            max_payload_bytes))
+    return rows

@@ -4,7 +4,7 @@ from vitrage.common import utils as vitrage_utils
 from vitrage.datasources import transformer_base
 from vitrage.entity_graph import graph_init
 
-from vitrage_persistor import envelope
+from vitrage_persistor import envelope, sender
 from vitrage_persistor.hooks import collector
 from vitrage_persistor.tests import base
 
@@ -17,6 +17,11 @@ class FakePublisher:
 
     def publish(self, event):
         self.published.append(event)
+        return True
+
+    def publish_encoded(self, data, extra=None):
+        # what the sender makes of it
+        self.published.append(sender.decode(data, extra)[0])
         return True
 
 

@@ -2,8 +2,17 @@
 
 import threading
 
-from vitrage_persistor import envelope, notifier
+from vitrage_persistor import envelope, notifier, sender
 from vitrage_persistor.tests import base
+
+
+def unbundle(message):
+    """``(message_id, envelope)`` of every event a message carries."""
+    items = envelope.bundle_items(message['payload'])
+    if items is None:
+        return [(message['message_id'], message['payload'])]
+    return [(item['message_id'],
+             dict(item, **{envelope.ENVELOPE_KEY: 1})) for item in items]
 
 
 class BlockingTransport:
@@ -33,8 +42,12 @@ class TestPublisher(base.TestCase):
         self.addCleanup(self.transport.gate.set)
         return pub
 
+    def events_sent(self):
+        return [event for _, message in self.transport.sent
+                for _, event in unbundle(message)]
+
     def test_stamps_and_wire_format(self):
-        pub = self.make(sender_threads=1)
+        pub = self.make(sender_threads=1, events_per_message=1)
         self.transport.gate.set()
         for n in range(5):
             self.assertTrue(pub.publish({'n': n}))
@@ -44,6 +57,9 @@ class TestPublisher(base.TestCase):
         msgs = [m for _, m in self.transport.sent]
         self.assertEqual([envelope.event_type('collector')] * 5,
                          [m['event_type'] for m in msgs])
+        self.assertEqual([sender.message_id(pub.publisher_id, n)
+                          for n in range(1, 6)],
+                         [m['message_id'] for m in msgs])
         self.assertEqual({pub.publisher_id}, {m['publisher_id']
                                               for m in msgs})
         self.assertTrue(pub.publisher_id.startswith(
@@ -56,6 +72,37 @@ class TestPublisher(base.TestCase):
         self.assertEqual(sorted(stamps), stamps)
         self.assertRegex(stamps[0], r'^\d{4}-\d\d-\d\dT[\d:]{8}\.\d{6}Z$')
 
+    def test_bundles_while_the_sender_is_busy(self):
+        pub = self.make(sender_threads=1, events_per_message=3)
+        for n in range(10):   # the sender is held at the gate meanwhile
+            self.assertTrue(pub.publish({'n': n}))
+        self.transport.gate.set()
+        self.assertTrue(pub.flush(5))
+        sizes = [len(unbundle(m)) for _, m in self.transport.sent]
+        self.assertLessEqual(max(sizes), 3)
+        self.assertGreater(max(sizes), 1)
+        self.assertEqual(10, sum(sizes))
+        self.assertEqual(10, pub.stats.sent)
+        ids = [(message_id, event['sequence'], event['event']['n'])
+               for _, m in self.transport.sent
+               for message_id, event in unbundle(m)]
+        self.assertEqual(
+            [(sender.message_id(pub.publisher_id, n + 1), n + 1, n)
+             for n in range(10)], ids)
+
+    def test_publish_encoded_adds_extra_keys(self):
+        pub = self.make()
+        self.transport.gate.set()
+        self.assertTrue(pub.publish_encoded(sender.encode({'a': 1}),
+                                            {'ids': {'k': 'v'}}))
+        self.assertTrue(pub.publish_encoded(sender.encode({'b': 2})))
+        # a bytes object marshal cannot read is counted when it is sent
+        self.assertTrue(pub.publish_encoded(b'not marshal'))
+        self.assertTrue(pub.flush(5))
+        self.assertEqual([{'a': 1, 'ids': {'k': 'v'}}, {'b': 2}],
+                         [e['event'] for e in self.events_sent()])
+        self.assertEqual((2, 1), (pub.stats.sent, pub.stats.unserialisable))
+
     def test_event_frozen_at_enqueue(self):
         pub = self.make()
         event = {'a': 1}
@@ -63,8 +110,7 @@ class TestPublisher(base.TestCase):
         event['QUERY_RESULT'] = 'added by the processor'
         self.transport.gate.set()
         self.assertTrue(pub.flush(5))
-        self.assertEqual({'a': 1}, self.transport.sent[0][1]['payload'][
-            'event'])
+        self.assertEqual({'a': 1}, self.events_sent()[0]['event'])
 
     def test_drop_oldest(self):
         pub = self.make(queue_size=3, sender_threads=1,
@@ -74,7 +120,7 @@ class TestPublisher(base.TestCase):
         self.assertEqual(10, pub.stats.enqueued)
         self.transport.gate.set()
         self.assertTrue(pub.flush(5))
-        got = [m['payload']['event']['n'] for _, m in self.transport.sent]
+        got = [e['event']['n'] for e in self.events_sent()]
         # the queue kept the newest three (plus what the sender held)
         self.assertEqual([7, 8, 9], got[-3:])
         self.assertEqual(10 - len(got), pub.stats.dropped)
@@ -85,7 +131,7 @@ class TestPublisher(base.TestCase):
         accepted = [pub.publish({'n': n}) for n in range(10)]
         self.transport.gate.set()
         self.assertTrue(pub.flush(5))
-        got = [m['payload']['event']['n'] for _, m in self.transport.sent]
+        got = [e['event']['n'] for e in self.events_sent()]
         # The queue holds 3 and the blocked sender may hold one more; which
         # event the sender took first is a race, so compare with what
         # publish() said it accepted, in order.
@@ -100,7 +146,8 @@ class TestPublisher(base.TestCase):
         self.assertEqual(1, pub.stats.unserialisable)
         self.assertTrue(pub.publish({'good': 1}))
         self.assertTrue(pub.flush(5))
-        self.assertEqual(1, len(self.transport.sent))
+        self.assertEqual([{'good': 1}],
+                         [e['event'] for e in self.events_sent()])
 
     def test_send_failure_retried_then_sent(self):
         pub = self.make(retry_interval_max=0.1)

@@ -13,7 +13,14 @@ class TestSenderParts(base.TestCase):
                  'nested': {'list': [1, 'a', {'x': 1.5}]}}
         data = sender.encode(event)
         self.assertIsInstance(data, bytes)   # the marshal fast path
-        self.assertEqual(event, sender.decode(data))
+        self.assertEqual((event, len(sender.jsonutils.dumps(event))),
+                         sender.decode(data))
+
+    def test_decode_adds_extra_keys(self):
+        extra = {'k': {'md5': 'uuid'}}
+        for data in (sender.encode({'a': 1}), '{"a": 1}'):
+            event, _size = sender.decode(data, extra)
+            self.assertEqual({'a': 1, 'k': {'md5': 'uuid'}}, event)
 
     def test_encode_falls_back_to_json(self):
         class Mapping(dict):   # marshal refuses subclasses
@@ -23,7 +30,7 @@ class TestSenderParts(base.TestCase):
         data = sender.encode(Mapping(at=stamp))
         self.assertIsInstance(data, str)
         self.assertEqual({'at': '2026-01-02T03:04:05.000000'},
-                         sender.decode(data))
+                         sender.decode(data)[0])
 
     def test_encode_refuses_what_json_refuses(self):
         self.assertRaises(ValueError, sender.encode, {'x': object()})
@@ -46,3 +53,66 @@ class TestSenderParts(base.TestCase):
         event, stamp, sequence = envelope.unwrap(msg['payload'])
         self.assertEqual(({'a': 1}, 3), (event, sequence))
         self.assertEqual('2023-11-14T22:13:20.123456Z', stamp)
+
+
+def _items(first, count, size=10):
+    return [(1_700_000_000_000_000_000 + n * 1000, n,
+             sender.encode({'n': n, 'pad': 'x' * size}), None)
+            for n in range(first, first + count)]
+
+
+class TestBundles(base.TestCase):
+
+    def build(self, items, max_bytes=1 << 20):
+        return sender.build_bundle('pub-a', 'vitrage.persistor.event.x',
+                                   items, max_bytes)
+
+    def test_bundle_items_carry_their_own_ids(self):
+        message, sequences, refused, rest = self.build(_items(1, 3))
+        self.assertEqual(([1, 2, 3], [], []), (sequences, refused, rest))
+        items = envelope.bundle_items(message['payload'])
+        self.assertEqual([sender.message_id('pub-a', n) for n in (1, 2, 3)],
+                         [item['message_id'] for item in items])
+        self.assertEqual([1, 2, 3], [item['sequence'] for item in items])
+        self.assertEqual([{'n': n, 'pad': 'x' * 10} for n in (1, 2, 3)],
+                         [item['event'] for item in items])
+        self.assertEqual('2023-11-14T22:13:20.000001Z',
+                         items[0]['collector_timestamp'])
+        # the bundle's own id is fixed by what it carries
+        self.assertEqual(message['message_id'],
+                         self.build(_items(1, 3))[0]['message_id'])
+        self.assertNotEqual(message['message_id'],
+                            self.build(_items(1, 2))[0]['message_id'])
+        self.assertNotIn(message['message_id'],
+                         [item['message_id'] for item in items])
+
+    def test_one_event_is_a_plain_notification(self):
+        message, sequences, _refused, _rest = self.build(_items(5, 1))
+        self.assertIsNone(envelope.bundle_items(message['payload']))
+        self.assertEqual(sender.message_id('pub-a', 5),
+                         message['message_id'])
+        self.assertEqual(message, dict(
+            sender.build_message('pub-a', 'vitrage.persistor.event.x',
+                                 *_items(5, 1)[0]),
+            timestamp=message['timestamp']))
+        self.assertEqual([5], sequences)
+
+    def test_byte_limit_leaves_the_rest_for_the_next_bundle(self):
+        items = _items(1, 5, size=100)    # ~120 bytes of JSON each
+        message, sequences, _refused, rest = self.build(items, 300)
+        self.assertEqual([1, 2], sequences)
+        self.assertEqual(items[2:], rest)
+        # an event above the limit still goes, alone
+        message, sequences, _refused, rest = self.build(items, 50)
+        self.assertEqual(([1], items[1:]), (sequences, rest))
+
+    def test_unencodable_event_is_refused_and_the_others_sent(self):
+        items = _items(1, 3)
+        items[1] = (items[1][0], 2, sender.encode({(1, 2): 'x'}), None)
+        message, sequences, refused, rest = self.build(items)
+        self.assertEqual([1, 3], sequences)
+        self.assertEqual([2], [sequence for sequence, _ in refused])
+        self.assertEqual(2, len(envelope.bundle_items(message['payload'])))
+        message, sequences, refused, rest = self.build(items[1:2])
+        self.assertIsNone(message)
+        self.assertEqual(([], 1), (sequences, len(refused)))

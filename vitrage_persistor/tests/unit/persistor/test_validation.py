@@ -168,3 +168,61 @@ class TestClassify(base.TestCase):
     def test_raw_is_truncated(self):
         raw = validation.raw_text({'x': 'y' * 200000})
         self.assertLess(len(raw), validation.RAW_LIMIT + 100)
+
+
+def _item(sequence, message_id='auto', **extra):
+    item = envelope.wrap_item(_event(id='host-%d' % sequence, **extra),
+                              STAMP, sequence, 'e-%d' % sequence)
+    if message_id != 'auto':
+        item['message_id'] = message_id
+    return item
+
+
+class TestBundles(base.TestCase):
+
+    def rows(self, items, limit=4096):
+        return validation.classify_message(
+            _message(payload=envelope.wrap_bundle(items), message_id='b-1'),
+            limit)
+
+    def test_one_row_per_item_with_its_own_id(self):
+        rows = self.rows([_item(1), _item(2), _item(3)])
+        self.assertEqual(['e-1', 'e-2', 'e-3'],
+                         [row.message_id for row in rows])
+        self.assertTrue(all(isinstance(row, records.EventRecord)
+                            for row in rows))
+        self.assertEqual([1, 2, 3], [row.sequence for row in rows])
+        self.assertEqual({'vitrage.persistor.driver.h.t'},
+                         {row.publisher_id for row in rows})
+        self.assertEqual(_event(id='host-2'),
+                         records.decode_payload(rows[1].payload_json))
+        self.assertEqual(STAMP, rows[0].collector_timestamp)
+
+    def test_a_plain_notification_is_one_row(self):
+        [row] = validation.classify_message(_message(), 4096)
+        self.assertEqual('m-1', row.message_id)
+
+    def test_bad_items_quarantined_alone(self):
+        rows = self.rows([_item(1), 'junk', _item(3, vitrage_entity_type=7),
+                          _item(4, message_id=None), ['more junk'],
+                          _item(6, big='x' * 5000), _item(7)])
+        kinds = [(row.reason if isinstance(row, records.QuarantineRecord)
+                  else 'stored', row.message_id) for row in rows]
+        self.assertEqual([('stored', 'e-1'),
+                          ('bad_envelope', 'b-1#1'),
+                          ('bad_entity_type', 'e-3'),
+                          ('no_message_id', 'b-1#3'),
+                          ('bad_envelope', 'b-1#4'),
+                          ('oversized', 'e-6'),
+                          ('stored', 'e-7')], kinds)
+        # the quarantine row holds the item, not the whole bundle
+        self.assertIn('junk', rows[1].raw)
+        self.assertNotIn('host-7', rows[1].raw)
+
+    def test_not_a_list_quarantines_the_bundle(self):
+        for bundle in ({'a': 1}, [], 'x'):
+            [row] = validation.classify_message(
+                _message(payload={envelope.ENVELOPE_KEY: 1,
+                                  envelope.BUNDLE_KEY: bundle}), 4096)
+            self.assertEqual(('bad_envelope', 'm-1'),
+                             (row.reason, row.message_id))

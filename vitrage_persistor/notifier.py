@@ -180,9 +180,11 @@ class Publisher:
                 LOG.info('vitrage-persistor %s hook: the transport lives '
                          'in this process, sending from threads', hook)
                 self.mode = 'thread'
+        # events taken off the queue and not yet sent, at most
         self.max_in_flight = (min(MAX_IN_FLIGHT, self.queue_size)
                               if self.mode == 'process'
-                              else self.sender_threads)
+                              else self.sender_threads *
+                              self.events_per_message)
         self._batch = max(1, min(BATCH_SIZE, self.max_in_flight // 4))
         # process mode: marshal, decoded and JSON-checked by the sender
         # process; thread mode: JSON text, checked here

@@ -103,11 +103,14 @@ def decode(data: bytes | str, extra: dict | None = None):
     """
     if isinstance(data, bytes):
         # our own parent made it, over a private pipe
-        data = marshal.loads(data)  # noqa: S302
+        event = marshal.loads(data)  # noqa: S302
         if extra:
-            data.update(extra)
-        data = jsonutils.dumps(data)
-    elif extra:
+            event.update(extra)
+        # the check and the size; the event itself goes into the message
+        # as marshal gave it (builtin types only), and oslo.messaging's
+        # jsonutils.dumps encodes it exactly as here
+        return event, len(jsonutils.dumps(event))
+    if extra:
         data = jsonutils.dumps(dict(json.loads(data), **extra))
     return json.loads(data), len(data)
 

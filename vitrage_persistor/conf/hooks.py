@@ -42,7 +42,11 @@ OPTS = [
              'threads. Vitrage never waits for the broker; when the queue '
              'is full the overflow_policy decides what is given up. Each '
              'queued event costs its JSON size (about 1 KiB for a nova '
-             'instance), so the default bounds the buffer near 100 MiB.'),
+             'instance), so the default bounds the buffer near 100 MiB. '
+             'The senders hold some more, taken off the queue and not yet '
+             'confirmed: at most 2000 (or queue_size) with sender = '
+             'process, sender_threads * events_per_message with sender = '
+             'thread.'),
     cfg.StrOpt(
         'overflow_policy',
         default='drop_oldest',
@@ -65,9 +69,8 @@ OPTS = [
              'runs them in a child process (python -m '
              'vitrage_persistor.sender, one per hook and per vitrage-graph '
              'worker), fed in batches of marshal-encoded events, so '
-             'vitrage-graph only encodes, queues and writes to a pipe; the '
-             'child holds at most 2000 events (or queue_size) beyond the '
-             'queue. "thread" sends from threads of vitrage-graph, which '
+             'vitrage-graph only encodes, queues and writes to a pipe. '
+             '"thread" sends from threads of vitrage-graph, which '
              'then does that CPU work itself, under its GIL (figures in '
              'doc/source/hooks.rst). A publisher given an '
              'in-process transport (fake://) always uses threads.'),

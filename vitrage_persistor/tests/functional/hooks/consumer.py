@@ -1,5 +1,4 @@
-"""Helpers for the hook tests: a batch listener and a broker on/off switch.
-"""
+"""Helpers for the hook tests: a batch listener on the notifier's queue."""
 
 import threading
 import time
@@ -9,11 +8,26 @@ import oslo_messaging
 from vitrage_persistor import envelope
 
 
+def unbundle(msg: dict) -> list:
+    """One notification per event, as the agent reads a bundle."""
+    items = envelope.bundle_items(msg['payload'])
+    if items is None:
+        return [msg]
+    out = []
+    for item in items:
+        payload = dict(item, **{envelope.ENVELOPE_KEY: 1})
+        message_id = payload.pop('message_id')
+        out.append(dict(msg, payload=payload, metadata=dict(
+            msg['metadata'], message_id=message_id)))
+    return out
+
+
 class Collected:
     """A batch listener on ``<topic>.sample``, the notifier's queue."""
 
     def __init__(self, conf, url: str):
-        self.messages = []
+        self.messages = []        # one per event: bundles are split
+        self.notifications = 0    # as the broker delivered them
         self._lock = threading.Lock()
         transport = oslo_messaging.get_notification_transport(conf, url=url)
         self.transport = transport
@@ -22,8 +36,10 @@ class Collected:
             [self], batch_size=500, batch_timeout=0.2)
 
     def sample(self, messages):
+        events = [event for msg in messages for event in unbundle(msg)]
         with self._lock:
-            self.messages.extend(messages)
+            self.notifications += len(messages)
+            self.messages.extend(events)
 
     def start(self):
         self.listener.start()

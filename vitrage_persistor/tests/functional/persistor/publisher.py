@@ -1,10 +1,10 @@
 """A separate publisher process, as vitrage-graph's hooks would be.
 
 Run as ``python -m vitrage_persistor.tests.functional.persistor.publisher
---url URL --start S --count N [--mode good|malformed|vitrage-info]``. It
-publishes through ``oslo_messaging.Notifier(driver='messagingv2')`` at
-priority ``sample`` with our envelope, one notification per event, and
-prints ``published <n>`` when done.
+--url URL --start S --count N [--mode good|malformed|bundles|vitrage-info]``.
+It publishes through ``oslo_messaging.Notifier(driver='messagingv2')`` at
+priority ``sample`` with our envelope, one notification per event (but in
+``bundles`` mode), and prints ``published <n>`` when done.
 """
 
 import argparse
@@ -20,7 +20,7 @@ warnings.filterwarnings('ignore')
 import oslo_messaging  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 
-from vitrage_persistor import envelope  # noqa: E402
+from vitrage_persistor import envelope, sender  # noqa: E402
 from vitrage_persistor.persistor import transport  # noqa: E402
 from vitrage_persistor.tests.functional.persistor import events  # noqa
 
@@ -64,6 +64,32 @@ def malformed_messages(start: int, max_payload_bytes: int):
     ]
 
 
+def bundles(publisher_id: str, start: int, count: int, per_message: int):
+    """Bundle payloads carrying every event twice, plus two bad items.
+
+    The events go out in bundles of ``per_message``, then again in bundles
+    cut at other places (what a restarted sender does with events it was
+    not sure were sent), then a bundle of two of them around a non-dict
+    item and an item without an entity type.
+    """
+    items = [envelope.wrap_item(events.make_event(i), _now(), i,
+                                sender.message_id(publisher_id, i))
+             for i in range(start, start + count)]
+    out = [items[k:k + per_message]
+           for k in range(0, count, per_message)]
+    shift = max(1, per_message // 2)
+    out += [items[:shift]] + [items[k:k + per_message]
+                              for k in range(shift, count, per_message)]
+    no_type = events.make_event(start + count)
+    del no_type['vitrage_entity_type']
+    out.append([items[0], 'not an item',
+                envelope.wrap_item(no_type, _now(), start + count,
+                                   sender.message_id(publisher_id,
+                                                     start + count)),
+                items[-1]])
+    return [envelope.wrap_bundle(bundle) for bundle in out]
+
+
 def make_notifier(url: str, topic: str, durable: bool, publisher_id: str,
                   exchange: str | None = None):
     conf = cfg.ConfigOpts()
@@ -87,7 +113,10 @@ def main(argv=None):
     parser.add_argument('--start', type=int, default=0)
     parser.add_argument('--count', type=int, default=100)
     parser.add_argument('--mode', default='good',
-                        choices=['good', 'malformed', 'vitrage-info'])
+                        choices=['good', 'malformed', 'bundles',
+                                 'vitrage-info'])
+    parser.add_argument('--per-message', type=int, default=50,
+                        help='events per bundle (--mode bundles)')
     parser.add_argument('--non-durable', action='store_true')
     parser.add_argument('--exchange', default=None,
                         help='control_exchange ("vitrage" for what '
@@ -124,6 +153,11 @@ def main(argv=None):
                 _reason, event_type, payload = bad[i]
                 notifier.sample({}, event_type, payload)
                 sent += 1
+    elif args.mode == 'bundles':
+        for payload in bundles(publisher_id, args.start, args.count,
+                               args.per_message):
+            notifier.sample({}, hook_type, payload)
+            sent += 1
     else:  # what vitrage-graph's PersistNotifier sends
         for i in range(args.start, args.start + args.count):
             notifier.info({}, 'vitrage.alarm.activate', {

@@ -136,6 +136,24 @@ class AgentTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
         # logged once per kind and batch, not per message
         self.assertIn('as not_a_dict', agent.log())
 
+    def test_bundles_store_each_event_once(self):
+        n = 1000
+        agent = self.agent(batch_size=7).start()
+        helpers.publish(self.rabbit.url, 0, n, mode='bundles',
+                        extra=('--per-message', '40'))
+        self.wait_count(n)
+        helpers.wait_for(
+            lambda: sum(self.store.quarantine_summary().values()) >= 2,
+            30, what='quarantine rows')
+        self.assertEqual({'bad_envelope': 1, 'bad_entity_type': 1},
+                         self.store.quarantine_summary())
+        self.assert_exactly(range(n))
+        self.assertEqual(list(range(n)), [
+            e.sequence for e in self.store.iter_events(page_size=5000)])
+        self.assertEqual(0, agent.terminate())
+        self.assertEqual({}, {q: m for q, m in self.rabbit.queues().items()
+                              if m})
+
     def test_sigterm_commits_in_flight_batch(self):
         n = 400
         # A batch that cannot fill and a timeout longer than the test: the

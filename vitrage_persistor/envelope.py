@@ -71,12 +71,17 @@ def wrap(event: dict, collector_timestamp: datetime.datetime,
     }
 
 
-def wrap_item(event: dict, collector_timestamp: datetime.datetime,
+def wrap_item(event: dict, collector_timestamp: datetime.datetime | str,
               sequence: int, message_id: str) -> dict:
-    """One item of a bundle: an envelope without the marker, plus its id."""
+    """One item of a bundle: an envelope without the marker, plus its id.
+
+    ``collector_timestamp`` may be given already formatted.
+    """
+    if isinstance(collector_timestamp, datetime.datetime):
+        collector_timestamp = format_timestamp(collector_timestamp)
     return {
         'message_id': message_id,
-        'collector_timestamp': format_timestamp(collector_timestamp),
+        'collector_timestamp': collector_timestamp,
         'sequence': sequence,
         'event': event,
     }

@@ -1,6 +1,10 @@
 """The sender side's pure parts: encoding, message ids, stamps."""
 
 import datetime
+import uuid
+from unittest import mock
+
+from oslo_serialization import jsonutils
 
 from vitrage_persistor import envelope, sender
 from vitrage_persistor.tests import base
@@ -13,8 +17,7 @@ class TestSenderParts(base.TestCase):
                  'nested': {'list': [1, 'a', {'x': 1.5}]}}
         data = sender.encode(event)
         self.assertIsInstance(data, bytes)   # the marshal fast path
-        self.assertEqual((event, len(sender.jsonutils.dumps(event))),
-                         sender.decode(data))
+        self.assertEqual((event, len(data)), sender.decode(data))
 
     def test_decode_adds_extra_keys(self):
         extra = {'k': {'md5': 'uuid'}}
@@ -34,15 +37,33 @@ class TestSenderParts(base.TestCase):
 
     def test_encode_refuses_what_json_refuses(self):
         self.assertRaises(ValueError, sender.encode, {'x': object()})
-        # marshal takes a tuple key; decode (in the sender) refuses it
+        # marshal takes a tuple key; the sender finds out JSON does not
         data = sender.encode({(1, 2): 'x'})
-        self.assertRaises(TypeError, sender.decode, data)
+        self.assertIn('keys must be', sender.unencodable(
+            sender.decode(data)[0]))
+        self.assertRaises(ValueError, sender.build_message, 'p', 'x', 0, 1,
+                          data)
 
     def test_message_id_stable_per_event(self):
         first = sender.message_id('pub-a', 7)
         self.assertEqual(first, sender.message_id('pub-a', 7))
         self.assertNotEqual(first, sender.message_id('pub-a', 8))
         self.assertNotEqual(first, sender.message_id('pub-b', 7))
+
+    def test_message_id_is_uuid5(self):
+        for publisher, sequence in (('pub-a', 7), ('vitrage.persistor.'
+                                    'collector.h\u00e9.0a1b', 2 ** 40)):
+            self.assertEqual(
+                str(uuid.uuid5(sender._ID_NAMESPACE,
+                               '%s/%d' % (publisher, sequence))),
+                sender.message_id(publisher, sequence))
+
+    def test_format_stamp_is_the_envelope_format(self):
+        for ns in (1_700_000_000_123_456_789, 1_700_000_000_999_999_999,
+                   1_700_000_001_000_000_000, 0, 1_700_000_000_000_001_000):
+            self.assertEqual(
+                envelope.format_timestamp(sender.stamp_time(ns)),
+                sender.format_stamp(ns))
 
     def test_build_message_is_the_notifier_format(self):
         ns = 1_700_000_000_123_456_789
@@ -106,9 +127,9 @@ class TestBundles(base.TestCase):
         message, sequences, _refused, rest = self.build(items, 50)
         self.assertEqual(([1], items[1:]), (sequences, rest))
 
-    def test_unencodable_event_is_refused_and_the_others_sent(self):
+    def test_undecodable_event_is_refused_and_the_others_bundled(self):
         items = _items(1, 3)
-        items[1] = (items[1][0], 2, sender.encode({(1, 2): 'x'}), None)
+        items[1] = (items[1][0], 2, b'not marshal data', None)
         message, sequences, refused, rest = self.build(items)
         self.assertEqual([1, 3], sequences)
         self.assertEqual([2], [sequence for sequence, _ in refused])
@@ -116,3 +137,56 @@ class TestBundles(base.TestCase):
         message, sequences, refused, rest = self.build(items[1:2])
         self.assertIsNone(message)
         self.assertEqual(([], 1), (sequences, len(refused)))
+
+
+class EncodingTransport:
+    """Encodes like oslo.messaging's driver, before any I/O."""
+
+    def __init__(self, fail=None):
+        self.sent = []
+        self.fail = fail
+
+    def _send_notification(self, target, ctxt, message, version, retry):
+        text = jsonutils.dumps(message)
+        if self.fail:
+            raise self.fail
+        self.sent.append(jsonutils.loads(text))
+
+
+class TestSendChecked(base.TestCase):
+
+    def send(self, items, transport):
+        message, sequences, refused, _rest = sender.build_bundle(
+            'pub-a', 'vitrage.persistor.event.x', items, 1 << 20)
+        self.assertEqual([], refused)
+        return sender.send_checked(transport, None, message, sequences)
+
+    def test_events_json_refuses_are_left_out(self):
+        items = _items(1, 4)
+        for n in (2, 4):
+            items[n - 1] = (items[n - 1][0], n,
+                            sender.encode({'n': n, 'bad': {(1, 2): 3}}),
+                            None)
+        transport = EncodingTransport()
+        sent, refused = self.send(items, transport)
+        self.assertEqual([1, 3], sent)
+        self.assertEqual([2, 4], [sequence for sequence, _ in refused])
+        self.assertIn('keys must be', refused[0][1])
+        [message] = transport.sent
+        self.assertEqual([1, 3], [item['sequence'] for item in
+                                  envelope.bundle_items(message['payload'])])
+
+    def test_all_refused_sends_nothing(self):
+        transport = EncodingTransport()
+        items = [(0, 5, sender.encode({'bad': {(1, 2): 3}}), None)]
+        self.assertEqual(([], [(5, mock.ANY)]), self.send(items, transport))
+        self.assertEqual([], transport.sent)
+
+    def test_a_value_error_not_about_the_data_is_a_send_failure(self):
+        transport = EncodingTransport(fail=ValueError('frame too large'))
+        self.assertRaises(ValueError, self.send, _items(1, 3), transport)
+        transport = EncodingTransport(fail=ConnectionError('down'))
+        self.assertRaises(ConnectionError, self.send, _items(1, 3),
+                          transport)
+        transport.fail = None
+        self.assertEqual(([1, 2, 3], []), self.send(_items(1, 3), transport))

@@ -132,7 +132,13 @@ def main():
                         help='sender_nice of the sender process')
     parser.add_argument('--per-message', type=int, default=100,
                         help='events_per_message (but for "unbundled")')
+    parser.add_argument('--modes', default=','.join(MODES[2:]),
+                        help='hooked runs to include, of: %s (the two '
+                             'runs without hooks always are)'
+                        % ', '.join(MODES[2:]))
     args = parser.parse_args()
+    modes = MODES[:2] + tuple(m for m in MODES[2:]
+                              if m in args.modes.split(','))
     fixture = harness.configure_vitrage()
     try:
         probe = harness.Pipeline(harness.FakeCloud(args.scale))
@@ -144,7 +150,7 @@ def main():
         installs = {
             mode: make_installation(args.url, mode, args.senders, args.nice,
                                     args.per_message)
-            for mode in MODES[2:]}
+            for mode in modes[2:]}
         # warm-up round of each, not counted
         run_once(args.scale)
         for inst in installs.values():
@@ -153,16 +159,16 @@ def main():
             run_once(args.scale)
             inst.uninstall()
             inst.flush(120)
-        times = {mode: [] for mode in MODES}
-        drain = {mode: [] for mode in MODES[2:]}
-        cpu = {mode: [] for mode in MODES}
-        main_cpu = {mode: [] for mode in MODES}
-        broker_cpu = {mode: [] for mode in MODES}
+        times = {mode: [] for mode in modes}
+        drain = {mode: [] for mode in modes[2:]}
+        cpu = {mode: [] for mode in modes}
+        main_cpu = {mode: [] for mode in modes}
+        broker_cpu = {mode: [] for mode in modes}
         brokers = broker_pids()
-        child_cpu = {mode: [] for mode in MODES[2:]}
+        child_cpu = {mode: [] for mode in modes[2:]}
         for index in range(args.rounds):
-            shift = index % len(MODES)
-            for mode in MODES[shift:] + MODES[:shift]:
+            shift = index % len(modes)
+            for mode in modes[shift:] + modes[:shift]:
                 inst = installs.get(mode)
                 if inst is not None:
                     for hook in inst.hooks:
@@ -193,7 +199,7 @@ def main():
         print('%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s' % (
             'run', 'median s', 'events/s', 'slowdown', 'paired',
             'main cpu', 'drain s', 'cpu s', 'child s', 'broker s'))
-        for mode in MODES:
+        for mode in modes:
             med = statistics.median(times[mode])
             paired = statistics.median(
                 t / b for t, b in zip(times[mode], times['baseline'],

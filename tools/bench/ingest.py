@@ -166,24 +166,48 @@ def queue_depth(vhost, name='vitrage_persistor.sample'):
     return 0
 
 
-def fill(url, vhost, n, publishers=3):
-    """Fill the queue with N events from separate publisher processes."""
+def fill(url, vhost, n, publishers=3, per_message=1):
+    """Fill the queue with N events from separate publisher processes.
+
+    ``per_message`` > 1: in bundles of that many events, as the hooks'
+    senders send them when vitrage-graph is busy.
+    """
     t0 = time.monotonic()
     share = n // publishers
     procs = []
+    messages = 0
     for i in range(publishers):
         count = share if i < publishers - 1 else n - share * i
+        messages += -(-count // per_message)
         procs.append(spawn(
             [PY, '-m', 'vitrage_persistor.tests.functional.persistor.'
              'publisher', '--url', url, '--start', str(i * share),
-             '--count', str(count)], stdout=subprocess.DEVNULL))
+             '--count', str(count), '--per-message', str(per_message)],
+            stdout=subprocess.DEVNULL))
     for p in procs:
         if p.wait() != 0:
             raise SystemExit('publisher failed')
     depth = queue_depth(vhost)
-    if depth != n:
-        raise SystemExit('queue holds %d messages, expected %d' % (depth, n))
+    if depth != messages:
+        raise SystemExit('queue holds %d messages, expected %d'
+                         % (depth, messages))
     return n / (time.monotonic() - t0)
+
+
+def peak_rss_mb(pgid):
+    """Largest peak RSS (VmHWM) of the processes of a process group."""
+    peak = 0
+    for pid, (_comm, pgrp, _cpu) in _proc_stats().items():
+        if pgrp != pgid:
+            continue
+        try:
+            with open('/proc/%d/status' % pid) as f:
+                for line in f:
+                    if line.startswith('VmHWM:'):
+                        peak = max(peak, int(line.split()[1]))
+        except OSError:
+            continue
+    return peak / 1024
 
 
 def fresh_database(backend, tmp):
@@ -315,6 +339,7 @@ def measure(label, start_consumer, progress, n, timeout=300):
                 cpu_first = _cpu_sample(pgid)
             if count >= n:
                 cpu_end = _cpu_sample(pgid)
+                rss = peak_rss_mb(pgid)
                 break
             if now > deadline or proc.poll() is not None:
                 raise SystemExit('%s: stuck at %d/%d' % (label, count, n))
@@ -331,7 +356,8 @@ def measure(label, start_consumer, progress, n, timeout=300):
     rate = (n - c_first) / wall
     cpu = {k: 100.0 * v / wall
            for k, v in _cpu_delta(cpu_first, cpu_end).items()}
-    return {'label': label, 'rate': rate, 'seconds': wall, 'cpu': cpu}
+    return {'label': label, 'rate': rate, 'seconds': wall, 'cpu': cpu,
+            'rss_mb': rss}
 
 
 def _extra_conf(agent_opts):
@@ -347,20 +373,22 @@ def _extra_conf(agent_opts):
 
 
 def run_backend(backend, n, tmp, results, ceiling, before=None,
-                agent_opts=None, agent_only=False):
-    runs = [('vitrage-style', None, None), ('agent 1w', 1, None),
-            ('agent 2w', 2, None)]
+                agent_opts=None, agent_only=False, per_message=1):
+    runs = [('vitrage-style', None, None, 1), ('agent 1w', 1, None, 1),
+            ('agent 2w', 2, None, 1)]
     if before:
-        runs[1:1] = [('agent 1w before', 1, before),
-                     ('agent 2w before', 2, before)]
+        runs[1:1] = [('agent 1w before', 1, before, 1),
+                     ('agent 2w before', 2, before, 1)]
     if agent_only:
         runs = runs[1:]
-    for label, workers, pythonpath in runs:
+    if per_message > 1:
+        runs.append(('agent 1w bundles', 1, None, per_message))
+    for label, workers, pythonpath, per in runs:
         vhost, url = fresh_vhost()
         name, db_url = fresh_database(backend, tmp)
         engine = sa.create_engine(db_url)
         try:
-            pub_rate = fill(url, vhost, n)
+            pub_rate = fill(url, vhost, n, per_message=per)
             if workers is None:
                 argv = [PY, os.path.abspath(__file__), 'consume',
                         'vitrage-style', url, db_url,
@@ -428,9 +456,10 @@ def print_row(res, ceiling=None):
     # less sensitive than the rate to other load on the machine.
     us_per_event = 1e4 * cpu['consumer'] / max(res['rate'], 1e-6)
     print('%-28s %8.0f ev/s  %6.1fs  cpu%%: consumer %5.0f rabbitmq %4.0f '
-          'db %4.0f  consumer %4.0f us/ev%s' % (
+          'db %4.0f  consumer %4.0f us/ev  peak rss %4.0f MB%s' % (
               res['label'], res['rate'], res['seconds'], cpu['consumer'],
-              cpu['rabbitmq'], cpu['database'], us_per_event, extra))
+              cpu['rabbitmq'], cpu['database'], us_per_event,
+              res.get('rss_mb', 0), extra))
     sys.stdout.flush()
 
 
@@ -450,6 +479,10 @@ def main():
         '--agent-opt', action='append', metavar='GROUP.NAME=VALUE',
         help='an extra option for the agent runs (repeatable), e.g. '
              'oslo_messaging_rabbit.rabbit_qos_prefetch_count=1000')
+    parser.add_argument('--per-message', type=int, default=100,
+                        help='also run the agent on the same events in '
+                             'bundles of this many ("agent 1w bundles"; '
+                             '1: no such run)')
     parser.add_argument('--agent-only', action='store_true',
                         help='skip the vitrage-style baseline runs')
     args = parser.parse_args()
@@ -465,7 +498,7 @@ def main():
     results.append(ceiling)
     for backend in args.backends.split(','):
         run_backend(backend, args.n, tmp, results, ceiling, args.before,
-                    args.agent_opt, args.agent_only)
+                    args.agent_opt, args.agent_only, args.per_message)
     print()
     print('ratios (same run):')
     for backend in args.backends.split(','):
@@ -479,6 +512,11 @@ def main():
                   '%.1f' % (one['rate'] / base['rate']) if base else '-',
                   one['rate'] / ceiling['rate'],
                   two['rate'] / one['rate']))
+        if 'agent 1w bundles' in rows:
+            print('  %-10s agent 1w, events in bundles of %d / one event '
+                  'per message = %4.2f' % (
+                      backend, args.per_message,
+                      rows['agent 1w bundles']['rate'] / one['rate']))
         if 'agent 1w before' in rows:
             old1, old2 = rows['agent 1w before'], rows['agent 2w before']
             print('  %-10s before: agent 1w / ceiling = %4.2f   2 workers / '

@@ -115,8 +115,10 @@ def main(argv=None):
     parser.add_argument('--mode', default='good',
                         choices=['good', 'malformed', 'bundles',
                                  'vitrage-info'])
-    parser.add_argument('--per-message', type=int, default=50,
-                        help='events per bundle (--mode bundles)')
+    parser.add_argument('--per-message', type=int, default=1,
+                        help='events per notification: bundles of this '
+                             'many in --mode good (1: no bundles) and '
+                             'bundles (at least 2)')
     parser.add_argument('--non-durable', action='store_true')
     parser.add_argument('--exchange', default=None,
                         help='control_exchange ("vitrage" for what '
@@ -132,7 +134,16 @@ def main(argv=None):
     hook_type = envelope.event_type('driver')
     sent = 0
     t0 = time.monotonic()
-    if args.mode == 'good':
+    if args.mode == 'good' and args.per_message > 1:
+        per = args.per_message
+        for first in range(args.start, args.start + args.count, per):
+            last = min(first + per, args.start + args.count)
+            notifier.sample({}, hook_type, envelope.wrap_bundle([
+                envelope.wrap_item(events.make_event(i), _now(), i,
+                                   sender.message_id(publisher_id, i))
+                for i in range(first, last)]))
+            sent += last - first
+    elif args.mode == 'good':
         for i in range(args.start, args.start + args.count):
             notifier.sample({}, hook_type,
                             envelope.wrap(events.make_event(i), _now(), i))
@@ -155,7 +166,7 @@ def main(argv=None):
                 sent += 1
     elif args.mode == 'bundles':
         for payload in bundles(publisher_id, args.start, args.count,
-                               args.per_message):
+                               max(2, args.per_message)):
             notifier.sample({}, hook_type, payload)
             sent += 1
     else:  # what vitrage-graph's PersistNotifier sends

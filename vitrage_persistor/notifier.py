@@ -60,6 +60,7 @@ Why it is built this way:
 import atexit
 import collections
 import fcntl
+import functools
 import marshal
 import os
 import socket
@@ -68,6 +69,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from multiprocessing import connection as mp_connection
 from typing import Any
 
@@ -205,6 +207,10 @@ class Publisher:
         self._error_log = _RateLimitedLog(hconf.log_interval)
         self._child = None
         self._reset()
+        # A fork (cotyledon's workers) gets a publisher of its own at once,
+        # so publish() need not ask for the pid on every event.
+        os.register_at_fork(after_in_child=functools.partial(
+            _reset_after_fork, weakref.ref(self)))
         if register_atexit:
             atexit.register(self.stop)
 
@@ -268,8 +274,6 @@ class Publisher:
             return False
 
     def _publish(self, event: Any) -> bool:
-        if self._pid != os.getpid():
-            self._reset()
         try:
             data = self._encode(event)
         except Exception as exc:
@@ -282,8 +286,6 @@ class Publisher:
         return self._enqueue(data, None)
 
     def _enqueue(self, data: bytes | str, extra: dict | None) -> bool:
-        if self._pid != os.getpid():
-            self._reset()
         with self._lock:
             if self._stopping:
                 self.stats.dropped += 1
@@ -581,6 +583,12 @@ class Publisher:
         LOG.info('vitrage-persistor %s hook stopped: %s', self.hook,
                  self.stats.as_dict())
         return flushed and not abandoned
+
+
+def _reset_after_fork(ref: weakref.ref) -> None:
+    publisher = ref()
+    if publisher is not None:
+        publisher._reset()
 
 
 class _ChildProcess:

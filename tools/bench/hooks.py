@@ -83,9 +83,42 @@ def cpu_of(pids):
     return total
 
 
+def set_affinity(pid, cpus):
+    """Every thread of ``pid`` (Linux sets affinity per thread)."""
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            continue   # a thread that just ended
+
+
+def pin(installs, brokers):
+    """Vitrage's thread on CPU 0; sender processes and RabbitMQ on CPU 1.
+
+    What a controller with a spare core for them looks like; on a 2-CPU
+    host without pinning they compete with Vitrage for both CPUs.
+    """
+    os.sched_setaffinity(0, {0})   # this (the calling, Vitrage's) thread
+    for inst in installs.values():
+        for publisher in inst.publishers.values():
+            set_affinity(publisher._child.proc.pid, {1})
+    for pid in brokers:
+        set_affinity(pid, {1})
+
+
 def signal_children(installed, signum):
     for publisher in installed.publishers.values():
         os.kill(publisher._child.proc.pid, signum)
+
+
+def interval(values, baselines):
+    """``+x.x% [+a.a%, +b.b%]``: mean of the paired ratios, 95% interval."""
+    ratios = [v / b for v, b in zip(values, baselines, strict=True)]
+    mean = statistics.fmean(ratios)
+    half = (1.96 * statistics.stdev(ratios) / len(ratios) ** 0.5
+            if len(ratios) > 1 else float('nan'))
+    return '%+.1f%% [%+.1f%%, %+.1f%%]' % (
+        (mean - 1) * 100, (mean - half - 1) * 100, (mean + half - 1) * 100)
 
 
 def run_once(scale, main_cpu=None):
@@ -132,6 +165,11 @@ def main():
                         help='sender_nice of the sender process')
     parser.add_argument('--per-message', type=int, default=100,
                         help='events_per_message (but for "unbundled")')
+    parser.add_argument('--pin', action='store_true',
+                        help='run Vitrage\'s thread on CPU 0 and the '
+                             'sender processes and RabbitMQ on CPU 1 '
+                             '(RabbitMQ is left on CPU 1 afterwards: '
+                             'restart it or reset with taskset)')
     parser.add_argument('--modes', default=','.join(MODES[2:]),
                         help='hooked runs to include, of: %s (the two '
                              'runs without hooks always are)'
@@ -165,6 +203,8 @@ def main():
         main_cpu = {mode: [] for mode in modes}
         broker_cpu = {mode: [] for mode in modes}
         brokers = broker_pids()
+        if args.pin:
+            pin(installs, brokers)
         child_cpu = {mode: [] for mode in modes[2:]}
         for index in range(args.rounds):
             shift = index % len(modes)
@@ -194,8 +234,10 @@ def main():
                 broker_cpu[mode].append(cpu_of(brokers) - broker0)
         base = statistics.median(times['baseline'])
         print('events per round: %d, rounds: %d, sender_threads: %d, '
-              'sender_nice: %d, events_per_message: %d'
-              % (n, args.rounds, args.senders, args.nice, args.per_message))
+              'sender_nice: %d, events_per_message: %d%s'
+              % (n, args.rounds, args.senders, args.nice, args.per_message,
+                 ', pinned: Vitrage on CPU 0, sender and RabbitMQ on CPU 1'
+                 if args.pin else ''))
         print('%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s' % (
             'run', 'median s', 'events/s', 'slowdown', 'paired',
             'main cpu', 'drain s', 'cpu s', 'child s', 'broker s'))
@@ -221,6 +263,12 @@ def main():
                      statistics.median(broker_cpu[mode])))
         print('slowdown: of the medians; paired: median over rounds of '
               'the ratio to the same round\'s baseline')
+        print('paired ratios, mean and 95%% interval of the mean over %d '
+              'rounds (wall time; main cpu):' % args.rounds)
+        for mode in modes[1:]:
+            print('  %-16s %s; %s' % (
+                mode, interval(times[mode], times['baseline']),
+                interval(main_cpu[mode], main_cpu['baseline'])))
         print('main cpu: CPU seconds of the thread running Vitrage, '
               'during the round; drain s: after the round, until the '
               'broker confirmed the last event; cpu s: this process, '

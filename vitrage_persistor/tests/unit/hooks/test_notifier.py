@@ -1,5 +1,6 @@
 """Publisher error paths: overflow policies, stamps, never raising."""
 
+import os
 import threading
 
 from vitrage_persistor import envelope, notifier, sender
@@ -127,7 +128,7 @@ class TestPublisher(base.TestCase):
 
     def test_drop_newest(self):
         pub = self.make(queue_size=3, sender_threads=1,
-                        overflow_policy='drop_newest')
+                        events_per_message=1, overflow_policy='drop_newest')
         accepted = [pub.publish({'n': n}) for n in range(10)]
         self.transport.gate.set()
         self.assertTrue(pub.flush(5))
@@ -170,9 +171,23 @@ class TestPublisher(base.TestCase):
 
     def test_fork_gets_new_identity(self):
         pub = self.make()
-        first = pub.publisher_id
-        pub._pid = -1   # as seen from a forked child
         self.transport.gate.set()
         pub.publish({'x': 1})
-        self.assertNotEqual(first, pub.publisher_id)
         self.assertTrue(pub.flush(5))
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:   # the child: a fresh publisher, no parent's state
+            try:
+                os.write(write_fd, ('%s %d %d' % (
+                    pub.publisher_id, pub._sequence, len(pub._threads))
+                ).encode())
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        os.waitpid(pid, 0)
+        with os.fdopen(read_fd) as f:
+            child_id, sequence, threads = f.read().split()
+        self.assertNotEqual(pub.publisher_id, child_id)
+        self.assertTrue(child_id.startswith('vitrage.persistor.collector.'))
+        self.assertEqual(('0', '0'), (sequence, threads))
+        self.assertEqual(1, pub._sequence)

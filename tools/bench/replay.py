@@ -126,22 +126,10 @@ def _build_snapshots(conf, store, every):
 def writer(db_url, rate, seconds):
     """Run in its own process: store ``rate`` events/s, stamped now."""
     from vitrage_persistor.storage import records
-    from vitrage_persistor.tests.unit.replay import trace
     conf = _conf(db_url, tempfile.gettempdir(), tempfile.gettempdir())
     store = _store(conf)
-    # Steady state: re-sent snapshots of entities that exist (statuses
-    # change, nothing is created or deleted), so the graph, and the
-    # processor's cost per event, stay the same during the run.
-    pool = [e for e in trace.build_trace(rounds=1, scale=3)
-            if e.get('vitrage_datasource_action') == 'init_snapshot']
-    statuses = ['ACTIVE', 'ERROR', 'SHUTOFF']
-    events = []
-    for i in range(3):
-        for e in pool:
-            e = dict(e, vitrage_datasource_action='snapshot')
-            if e.get('vitrage_entity_type') == 'nova.instance':
-                e['status'] = statuses[i]
-            events.append(e)
+    # Steady state: the graph and the per-event cost stay the same.
+    _pool, events = steady_snapshots(scale=3)
     batch_every = 0.05
     per_batch = max(1, int(rate * batch_every))
     sent, seq = 0, 10 ** 9
@@ -183,24 +171,53 @@ def _standby_lag(conf, store, db_url, rate, seconds):
     return out['rate'], follower.lag_stats(), follower.applied
 
 
-def rss_probe(db_url, values_dir, fraction, stream_only):
-    """Run in a fresh process: RSS after replaying a prefix."""
+def rss_probe(db_url, values_dir, fraction, stream_only,
+              use_snapshots=False):
+    """Run in a fresh process: RSS after replaying a prefix.
+
+    Prints the events up to the time, the vertices, the seconds that
+    graph_at took and the RSS, as JSON.
+    """
     conf = _conf(db_url, values_dir, tempfile.gettempdir())
     store = _store(conf)
     from vitrage_persistor.replay import engine
     counts = store.event_counts()
-    span = counts['newest'] - counts['oldest']
-    at = counts['oldest'] + span * fraction
+    at = counts['oldest'] + (counts['newest'] - counts['oldest']) * fraction
+    start = time.perf_counter()
     if stream_only:
         n = sum(1 for _ in store.iter_events(until_time=at, page_size=2000))
         vertices = 0
     else:
         result = engine.Replayer(conf, store).graph_at(
-            at_time=at, use_snapshots=False)
-        n, vertices = result.applied, result.graph.num_vertices()
+            at_time=at, use_snapshots=use_snapshots)
+        n, vertices = result.event_count, result.graph.num_vertices()
+    elapsed = time.perf_counter() - start
     gc.collect()
     print(json.dumps({'events': n, 'vertices': vertices,
+                      'seconds': round(elapsed, 2),
                       'rss_mb': round(_rss_mb(), 1)}))
+
+
+def steady_snapshots(scale):
+    """Snapshots of entities that exist, in three cycles of statuses.
+
+    Returns ``(pool, events)``: ``pool`` the init_snapshot events of a
+    trace of that scale, ``events`` three cycles of them re-sent as
+    snapshots with the instances' status changed. Nothing is created or
+    deleted, so the graph, and the processor's cost per event, stay the
+    same however many are applied.
+    """
+    from vitrage_persistor.tests.unit.replay import trace
+    pool = [e for e in trace.build_trace(rounds=1, scale=scale)
+            if e.get('vitrage_datasource_action') == 'init_snapshot']
+    events = []
+    for status in ('ACTIVE', 'ERROR', 'SHUTOFF'):
+        for e in pool:
+            e = dict(e, vitrage_datasource_action='snapshot')
+            if e.get('vitrage_entity_type') == 'nova.instance':
+                e['status'] = status
+            events.append(e)
+    return pool, events
 
 
 def _standby_section(args, tmp, values, events):

@@ -29,7 +29,6 @@ Usage::
 import argparse
 import copy
 import datetime
-import gc
 import json
 import logging
 import random
@@ -54,19 +53,7 @@ SCALE = [30]
 
 
 def steady_events():
-    from vitrage_persistor.tests.unit.replay import trace
-    first = trace.build_trace(rounds=1, scale=SCALE[0])
-    pool = [e for e in first
-            if e.get('vitrage_datasource_action') == 'init_snapshot']
-    statuses = ['ACTIVE', 'ERROR', 'SHUTOFF']
-    cycles = []
-    for i in range(3):
-        for e in pool:
-            e = dict(e, vitrage_datasource_action='snapshot')
-            if e.get('vitrage_entity_type') == 'nova.instance':
-                e['status'] = statuses[i]
-            cycles.append(e)
-    return pool, cycles
+    return bench.steady_snapshots(SCALE[0])
 
 
 def event_at(pool, cycles, i):
@@ -128,23 +115,8 @@ def baseline_rate(conf, n):
 
 
 def rss_probe(db_url, values_dir, fraction, stream_only):
-    conf = bench._conf(db_url, values_dir, tempfile.gettempdir())
-    store = bench._store(conf)
-    from vitrage_persistor.replay import engine
-    counts = store.event_counts()
-    at = counts['oldest'] + (counts['newest'] - counts['oldest']) * fraction
-    start = time.perf_counter()
-    if stream_only:
-        n = sum(1 for _ in store.iter_events(until_time=at, page_size=2000))
-        vertices = 0
-    else:
-        result = engine.Replayer(conf, store).graph_at(at_time=at)
-        n, vertices = result.event_count, result.graph.num_vertices()
-    elapsed = time.perf_counter() - start
-    gc.collect()
-    print(json.dumps({'events': n, 'vertices': vertices,
-                      'seconds': round(elapsed, 2),
-                      'rss_mb': round(bench._rss_mb(), 1)}))
+    bench.rss_probe(db_url, values_dir, fraction, stream_only,
+                    use_snapshots=True)
 
 
 def main():

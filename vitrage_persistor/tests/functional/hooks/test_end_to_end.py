@@ -12,7 +12,6 @@ exactly once, with the payload the processor got, in the processor's order.
 
 import collections
 import json
-import os
 import time
 import warnings
 
@@ -49,12 +48,7 @@ class EndToEnd:
     """The test; mixed into one concrete class per database backend."""
 
     def start_agent(self, url):
-        path = os.path.join(self.state_dir, 'agent.conf')
-        helpers.write_config(path, url, self.db_url)
-        agent = helpers.Agent(path, os.path.join(self.state_dir,
-                                                 'agent.log'))
-        self.addCleanup(agent.cleanup)
-        return agent.start()
+        return helpers.make_agent(self, url, self.db_url).start()
 
     def test_every_processed_event_stored_once_as_received(self):
         rabbit = self.useFixture(func_fixtures.RabbitVhost())

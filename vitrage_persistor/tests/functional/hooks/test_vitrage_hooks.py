@@ -49,15 +49,24 @@ class HookTestBase(base.TestCase):
         self.addCleanup(collected.stop)
         return collected
 
+    def hooked_scenario(self):
+        """The full scenario with the hooks on.
 
-class TestCollectorHook(HookTestBase):
-
-    def test_every_processed_event_published_once_in_order(self):
+        Returns ``(collected, installed, pipeline)`` once the publishers
+        have flushed: the broker then holds every message they sent.
+        """
         collected = self.listen()
         installed = self.install_hooks()
         pipeline = harness.Pipeline(harness.FakeCloud())
         pipeline.full_scenario()
         self.assertTrue(installed.flush(30))
+        return collected, installed, pipeline
+
+
+class TestCollectorHook(HookTestBase):
+
+    def test_every_processed_event_published_once_in_order(self):
+        collected, installed, pipeline = self.hooked_scenario()
         received = [normalise(e) for e in pipeline.received]
         actions = {(e['vitrage_datasource_action'],
                     e.get('vitrage_event_type')) for e in received}
@@ -106,11 +115,7 @@ class TestDriverHook(HookTestBase):
     HOOKS = ['driver']
 
     def test_driver_enriched_events(self):
-        collected = self.listen()
-        installed = self.install_hooks()
-        pipeline = harness.Pipeline(harness.FakeCloud())
-        pipeline.full_scenario()
-        self.assertTrue(installed.flush(30))
+        collected, installed, pipeline = self.hooked_scenario()
         enriched = [normalise(e) for e in pipeline.received
                     if e['vitrage_entity_type'] != 'consistency']
         events = collected.events()
@@ -126,11 +131,7 @@ class TestBothHooks(HookTestBase):
     HOOKS = ['driver', 'collector']
 
     def test_no_event_published_twice(self):
-        collected = self.listen()
-        installed = self.install_hooks()
-        pipeline = harness.Pipeline(harness.FakeCloud())
-        pipeline.full_scenario()
-        self.assertTrue(installed.flush(30))
+        collected, installed, pipeline = self.hooked_scenario()
         received = [normalise(e) for e in pipeline.received]
         collected.wait_for(len(received))
         events = collected.events()

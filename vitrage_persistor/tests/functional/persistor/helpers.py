@@ -46,6 +46,22 @@ def wait_for(predicate, timeout, interval=0.2, what='condition'):
         time.sleep(interval)
 
 
+def make_agent(test, transport_url, db_url, name='agent', **persistor):
+    """An :class:`Agent` for ``test``, configured in its ``state_dir``.
+
+    Not started; stopped and its log kept (in the test's details, on
+    failure) when the test ends.
+    """
+    from testtools import content
+    path = write_config(os.path.join(test.state_dir, '%s.conf' % name),
+                        transport_url, db_url, **persistor)
+    agent = Agent(path, os.path.join(test.state_dir, '%s.log' % name))
+    test.addCleanup(agent.cleanup)
+    test.addOnException(lambda exc_info: test.addDetail(
+        '%s.log' % name, content.text_content(agent.log()[-20000:])))
+    return agent
+
+
 class Agent:
     """One ``vitrage-persistor-agent`` (its own process group)."""
 

@@ -31,19 +31,8 @@ class AgentTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
         self.rabbit = self.useFixture(vp_fixtures.RabbitVhost())
 
     def agent(self, name='agent', db_url=None, url=None, **persistor):
-        path = os.path.join(self.state_dir, '%s.conf' % name)
-        helpers.write_config(path, url or self.rabbit.url,
-                             db_url or self.db_url, **persistor)
-        agent = helpers.Agent(path, os.path.join(self.state_dir,
-                                                 '%s.log' % name))
-        self.addCleanup(agent.cleanup)
-        self.addDetail_log(name, agent)
-        return agent
-
-    def addDetail_log(self, name, agent):
-        from testtools import content
-        self.addOnException(lambda exc_info: self.addDetail(
-            '%s.log' % name, content.text_content(agent.log()[-20000:])))
+        return helpers.make_agent(self, url or self.rabbit.url,
+                                  db_url or self.db_url, name, **persistor)
 
     def count(self):
         return self.store.event_counts()['count']

@@ -14,7 +14,6 @@ pipeline runs on the real clock, shifted by days for the consistency
 checks.
 """
 
-import os
 
 from vitrage.datasources import transformer_base
 
@@ -78,12 +77,7 @@ class TestLiveIds(base.ReplayDBTestCase):
 
     def test_replay_has_the_live_vitrage_ids(self):
         rabbit = self.useFixture(func_fixtures.RabbitVhost())
-        path = os.path.join(self.state_dir, 'agent.conf')
-        helpers.write_config(path, rabbit.url, self.db_url)
-        agent = helpers.Agent(path, os.path.join(self.state_dir,
-                                                 'agent.log'))
-        self.addCleanup(agent.cleanup)
-        agent.start()
+        helpers.make_agent(self, rabbit.url, self.db_url).start()
 
         pipeline, stats = self.run_live(rabbit)
         published = len(pipeline.received)

@@ -8,7 +8,6 @@ clock, so only the timestamps the processor takes from the clock
 (deletion marks) are normalised.
 """
 
-import os
 
 from vitrage_persistor import notifier
 from vitrage_persistor.replay import canonical
@@ -27,12 +26,7 @@ class TestPipelineReplay(base.ReplayDBTestCase):
     def test_replay_of_published_events_equals_live(self):
         rabbit = self.useFixture(func_fixtures.RabbitVhost())
         events = base.long_trace()[:N]
-        path = os.path.join(self.state_dir, 'agent.conf')
-        helpers.write_config(path, rabbit.url, self.db_url)
-        agent = helpers.Agent(path, os.path.join(self.state_dir,
-                                                 'agent.log'))
-        self.addCleanup(agent.cleanup)
-        agent.start()
+        helpers.make_agent(self, rabbit.url, self.db_url).start()
 
         notifier.prepare_conf(self.conf)
         self.config(transport_url=rabbit.url)

@@ -1,6 +1,7 @@
 """The wire format between the notifier hooks and the persistor agent.
 
-A hook publishes one oslo.messaging notification per enriched event:
+A hook publishes each enriched event in an oslo.messaging notification
+(alone, or with others in a bundle, see below):
 
 * topic ``[persistor] topic`` (``vitrage_persistor``), priority ``sample``,
   so the broker queue is ``vitrage_persistor.sample`` and never the

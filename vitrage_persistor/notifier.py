@@ -24,7 +24,7 @@ Why it is built this way:
   :mod:`vitrage_persistor.envelope`): RabbitMQ's per-message costs
   (publisher confirm, routing, the agent's listener) are paid once per
   bundle. On a busy host this cut the CPU that the sender process and
-  RabbitMQ take per event by about 6 and 30 times; a quiet vitrage-graph
+  RabbitMQ take per event by about 10 and 30 times; a quiet vitrage-graph
   still sends each event at once, alone.
 * Vitrage's processor mutates the event dict after it is handed over (for
   instance it adds ``QUERY_RESULT``), so the event is serialised at

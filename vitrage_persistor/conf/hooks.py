@@ -113,12 +113,17 @@ OPTS = [
              'bundle as its own row, deduplicated by its own message id.'),
     cfg.IntOpt(
         'max_message_bytes',
-        default=512 * 1024,
+        default=128 * 1024,
         min=1024,
-        help='Largest total JSON size of the events in one bundle. An '
-             'event bigger than this is sent alone. The default stays '
-             'under the 1 MB default message limit of Kafka and far under '
-             'RabbitMQ\'s.'),
+        help='Largest total size of the events in one bundle (their '
+             'encoded size, close to their JSON size). An event bigger '
+             'than this is sent alone. It also bounds the agent\'s memory: '
+             'the agent prefetches a number of messages ([persistor] '
+             'prefetch_batches * batch_size, 1000 by default), so a '
+             'backlog of full bundles puts up to that many times this '
+             'size of events in its memory (about four times that in '
+             'RSS). The default fits 100 events of about 1 KiB, and stays '
+             'under the 1 MB default message limit of Kafka.'),
     cfg.FloatOpt(
         'flush_timeout',
         default=10.0,

@@ -61,12 +61,21 @@ def format_timestamp(value: datetime.datetime) -> str:
     return value.strftime(TIMESTAMP_FORMAT)
 
 
-def wrap(event: dict, collector_timestamp: datetime.datetime,
+def _stamp(value: datetime.datetime | str) -> str:
+    if isinstance(value, datetime.datetime):
+        return format_timestamp(value)
+    return value
+
+
+def wrap(event: dict, collector_timestamp: datetime.datetime | str,
          sequence: int) -> dict:
-    """Build the notification payload for one enriched event."""
+    """Build the notification payload for one enriched event.
+
+    ``collector_timestamp`` may be given already formatted.
+    """
     return {
         ENVELOPE_KEY: ENVELOPE_VERSION,
-        'collector_timestamp': format_timestamp(collector_timestamp),
+        'collector_timestamp': _stamp(collector_timestamp),
         'sequence': sequence,
         'event': event,
     }
@@ -78,11 +87,9 @@ def wrap_item(event: dict, collector_timestamp: datetime.datetime | str,
 
     ``collector_timestamp`` may be given already formatted.
     """
-    if isinstance(collector_timestamp, datetime.datetime):
-        collector_timestamp = format_timestamp(collector_timestamp)
     return {
         'message_id': message_id,
-        'collector_timestamp': collector_timestamp,
+        'collector_timestamp': _stamp(collector_timestamp),
         'sequence': sequence,
         'event': event,
     }

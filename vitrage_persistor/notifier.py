@@ -357,7 +357,8 @@ class Publisher:
             return self._transport
 
     def _run(self) -> None:
-        backoff = 0.0
+        bundles = sender.BundleSender(self._target, self.retry_max,
+                                      self._stop_event, self._send_failed)
         while True:
             with self._lock:
                 while not self._queue and not self._stopping:
@@ -379,37 +380,31 @@ class Publisher:
                     if self._idle_senders:
                         self._has_work.notify()
             held = len(sequences) + len(refused)
-            ok = message is None
-            while not ok:
-                try:
-                    sequences, bad = sender.send_checked(
-                        self._make_transport(), self._target, message,
-                        sequences)
+            sent = []
+            if message is not None:
+                result = bundles.send(self._make_transport, message,
+                                      sequences)
+                if result is not None:   # None: stopped, not sent
+                    sent, bad = result
                     refused = refused + bad
-                    backoff = 0.0
-                    ok = True
-                except Exception as exc:
-                    with self._lock:
-                        self.stats.send_errors += 1
-                    self._error_log(
-                        'vitrage-persistor %s hook: sending events %d-%d '
-                        'failed, will retry: %s', self.hook, sequences[0],
-                        sequences[-1], exc)
-                    backoff = min(max(backoff * 2, 0.5), self.retry_max)
-                    if self._stop_event.wait(backoff):
-                        break
             for sequence, error in refused:
                 self._error_log(
                     'vitrage-persistor %s hook: event %d not published, '
                     'it cannot be serialised to JSON: %s', self.hook,
                     sequence, error)
             with self._lock:
-                if ok:
-                    self.stats.sent += len(sequences)
+                self.stats.sent += len(sent)
                 self.stats.unserialisable += len(refused)
                 self._in_flight -= held
                 if not self._queue and not self._in_flight:
                     self._drained.notify_all()
+
+    def _send_failed(self, sequences: list, exc: Exception) -> None:
+        with self._lock:
+            self.stats.send_errors += 1
+        self._error_log('vitrage-persistor %s hook: sending events %d-%d '
+                        'failed, will retry: %s', self.hook, sequences[0],
+                        sequences[-1], exc)
 
     # ------------------------------------------------- process mode feeder
     def _child_settings(self) -> dict:

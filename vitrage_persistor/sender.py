@@ -40,7 +40,6 @@ resent event once.
 """
 
 import collections
-import datetime
 import hashlib
 import json
 import logging
@@ -89,19 +88,11 @@ def message_id(publisher_id: str, sequence: int) -> str:
     return '%s-%s-%s-%s-%s' % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 
 
-_EPOCH = datetime.datetime(1970, 1, 1)
-
-
-def stamp_time(stamp_ns: int) -> datetime.datetime:
-    """``time.time_ns()`` as a naive UTC datetime, exact to the µs."""
-    return _EPOCH + datetime.timedelta(microseconds=stamp_ns // 1000)
-
-
 _last_second = (None, '')
 
 
 def format_stamp(stamp_ns: int) -> str:
-    """``envelope.format_timestamp(stamp_time(stamp_ns))``, faster.
+    """``time.time_ns()`` as ``envelope.format_timestamp`` formats it.
 
     Events come in bursts within one second, so the formatted second is
     kept for the next call.
@@ -158,22 +149,41 @@ def unencodable(event) -> str | None:
     return None
 
 
-def build_message(publisher_id: str, event_type: str, stamp_ns: int,
-                  sequence: int, data: bytes | str,
-                  extra: dict | None = None) -> dict:
-    """The message ``oslo_messaging.Notifier.sample()`` would build.
+class BundleSender:
+    """Send one bundle until it is sent or the sender stops.
 
-    ``stamp_ns`` is the ``collector_timestamp``, as ``time.time_ns()``
-    took it at publish time (cheaper there than a datetime); ``data`` is
-    what :func:`encode` or ``jsonutils.dumps`` made of the event.
+    The retry loop of both senders (the sender process's threads and
+    ``sender = thread``); one per sending thread, which keeps its back-off
+    from one bundle to the next. ``on_failure(sequences, exc)`` counts and
+    logs a failed attempt.
     """
-    event, _size = decode(data, extra)
-    reason = unencodable(event)
-    if reason is not None:
-        raise ValueError(reason)
-    return _notification(
-        message_id(publisher_id, sequence), publisher_id, event_type,
-        envelope.wrap(event, stamp_time(stamp_ns), sequence))
+
+    def __init__(self, target, retry_max: float,
+                 stop_event: threading.Event, on_failure):
+        self.target = target
+        self.retry_max = retry_max
+        self.stop_event = stop_event
+        self.on_failure = on_failure
+        self._backoff = 0.0
+
+    def send(self, get_transport, message: dict, sequences: list
+             ) -> tuple[list, list] | None:
+        """Send; ``(sequences sent, [(sequence, error)] refused)``.
+
+        None if the sender was stopped before the bundle could be sent.
+        """
+        while True:
+            try:
+                sent = send_checked(get_transport(), self.target, message,
+                                    sequences)
+                self._backoff = 0.0
+                return sent
+            except Exception as exc:
+                self.on_failure(sequences, exc)
+                self._backoff = min(max(self._backoff * 2, 0.5),
+                                    self.retry_max)
+                if self.stop_event.wait(self._backoff):
+                    return None
 
 
 def _notification(msg_id: str, publisher_id: str, event_type: str,
@@ -229,7 +239,7 @@ def _bundle(publisher_id: str, event_type: str, entries: list
         stamp, sequence, event = entries[0]
         return _notification(
             message_id(publisher_id, sequence), publisher_id, event_type,
-            envelope.wrap(event, stamp_time(stamp), sequence))
+            envelope.wrap(event, format_stamp(stamp), sequence))
     first, last = entries[0][1], entries[-1][1]
     return _notification(
         message_id(publisher_id, first) + '+%d' % (last - first),
@@ -477,7 +487,8 @@ class Child:
                     range(min(self.events_per_message, len(pending)))]
 
     def _send_loop(self) -> None:
-        backoff = 0.0
+        bundles = BundleSender(self.target, self.retry_max, self._stop,
+                               self._send_failed)
         while True:
             items = self._take()
             if items is None:
@@ -489,24 +500,21 @@ class Child:
                 with self._lock:
                     self._pending.extendleft(reversed(rest))
                     self._lock.notify()
-            while message is not None:
-                try:
-                    sequences, bad = send_checked(
-                        self.transport, self.target, message, sequences)
-                    refused = refused + bad
-                    backoff = 0.0
-                    break
-                except Exception as exc:
-                    with self._lock:
-                        self._errors += 1
-                    self._error_log('vitrage-persistor sender process: '
-                                    'sending events %d-%d failed, will '
-                                    'retry: %s', sequences[0],
-                                    sequences[-1], exc)
-                    backoff = min(max(backoff * 2, 0.5), self.retry_max)
-                    if self._stop.wait(backoff):
-                        return
+            if message is not None:
+                result = bundles.send(lambda: self.transport, message,
+                                      sequences)
+                if result is None:
+                    return
+                sequences, bad = result
+                refused = refused + bad
             self._finished(sequences, refused)
+
+    def _send_failed(self, sequences: list, exc: Exception) -> None:
+        with self._lock:
+            self._errors += 1
+        self._error_log('vitrage-persistor sender process: sending events '
+                        '%d-%d failed, will retry: %s', sequences[0],
+                        sequences[-1], exc)
 
     def _finished(self, sequences: list, refused: list) -> None:
         with self._lock:

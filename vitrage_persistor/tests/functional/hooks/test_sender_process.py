@@ -74,6 +74,26 @@ class TestSenderProcess(base.TestCase):
         self.assertEqual([{'good': 1}],
                          [msg['payload']['event'] for msg in events])
 
+    def test_json_refused_inside_a_bundle_the_rest_is_sent(self):
+        pub = self.publisher()
+        child = pub._child.proc.pid
+        os.kill(child, signal.SIGSTOP)   # the events pile up: one bundle
+        try:
+            for n in range(50):
+                self.assertTrue(pub.publish({'n': n}))
+                if n == 25:   # marshal takes a tuple key, JSON does not
+                    self.assertTrue(pub.publish({'bad': {(1, 2): 'x'}}))
+            helpers.wait_for(lambda: pub._in_flight, 10, what='hand-over')
+        finally:
+            os.kill(child, signal.SIGCONT)
+        self.assertTrue(pub.flush(30))
+        self.assertEqual((50, 1), (pub.stats.sent,
+                                   pub.stats.unserialisable))
+        self.collected.wait_for(50)
+        self.assertEqual(list(range(50)),
+                         [e[3]['n'] for e in self.collected.events()])
+        self.assertLess(self.collected.notifications, 50)
+
     def test_forked_worker_gets_its_own_sender(self):
         pub = self.publisher()
         self.assertTrue(pub.publish({'who': 'parent'}))

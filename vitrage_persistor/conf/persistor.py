@@ -96,6 +96,19 @@ OPTS = [
         help='Seconds between the INFO lines that report events stored, '
              'duplicates, quarantined messages, batches and the lag '
              'between collector_timestamp and commit. 0 disables them.'),
+    cfg.StrOpt(
+        'dead_letter_exchange',
+        default='vitrage_persistor.dead',
+        help='RabbitMQ exchange, and queue of the same name, that collect '
+             'what the broker dead-letters from the agent\'s queue: '
+             'messages oslo.messaging cannot decode (not JSON, not UTF-8, '
+             'a refused content type) and rejects. Every agent worker '
+             'declares both and moves each dead letter into the '
+             'quarantine table with its raw body and reason. It takes '
+             'effect only with a broker policy that names this exchange as '
+             'the queue\'s dead-letter-exchange (see the docs, "Poison '
+             'messages"); without one RabbitMQ drops such messages. Empty '
+             'disables the drain. Ignored for non-RabbitMQ transports.'),
     cfg.IntOpt(
         'event_ttl',
         default=0,

@@ -16,12 +16,15 @@ import sqlalchemy.exc
 from oslo_db import exception as db_exception
 from oslo_log import log
 
-from vitrage_persistor.persistor import validation
+from vitrage_persistor.persistor import quarantine, validation
+from vitrage_persistor.storage import api as storage_api
 from vitrage_persistor.storage import records
 
 LOG = log.getLogger(__name__)
 
 DB_REJECTED = 'db_rejected'
+INTERNAL_ERROR = 'internal_error'
+CONFLICTING_DUPLICATE = storage_api.CONFLICTING_DUPLICATE
 
 # Errors about the data of some row, not about the database being
 # reachable: retrying the same batch would fail forever, so the rows are
@@ -70,19 +73,51 @@ class PersistorEndpoint:
         self._store = store
         self._stats = stats
         self._max_payload_bytes = max_payload_bytes
+        self._effective_max: int | None = None
         self._backoff = backoff
 
-    def sample(self, messages):
+    def _payload_limit(self) -> int:
+        """``max_payload_bytes``, lowered to what the database can take.
+
+        Asked of the database on the first batch (inside its error
+        handling, so a database that is down at start only requeues).
+        """
+        if self._effective_max is None:
+            db_max = self._store.max_payload_bytes()
+            if db_max < self._max_payload_bytes:
+                LOG.warning('[persistor] max_payload_bytes = %d is more than '
+                            'one row can carry on this database (%d bytes, '
+                            'from max_allowed_packet); larger payloads are '
+                            'quarantined as oversized',
+                            self._max_payload_bytes, db_max)
+            self._effective_max = min(db_max, self._max_payload_bytes)
+        return self._effective_max
+
+    def _classify(self, messages, limit):
         events, quarantined = [], []
         for message in messages:
-            for item in validation.classify_message(
-                    message, self._max_payload_bytes):
+            try:
+                rows = validation.classify_message(message, limit)
+            except Exception as exc:
+                # A bug of ours must not wedge the queue either: the
+                # message is kept, with the error, for someone to look at.
+                LOG.exception('could not classify a message; quarantining '
+                              'it as %s', INTERNAL_ERROR)
+                rows = [quarantine.record(
+                    INTERNAL_ERROR, '%s: %s' % (type(exc).__name__, exc),
+                    quarantine.json_raw(message))]
+            for item in rows:
                 if isinstance(item, records.EventRecord):
                     events.append(item)
                 else:
                     quarantined.append(item)
+        return events, quarantined
+
+    def sample(self, messages):
         try:
             try:
+                events, quarantined = self._classify(messages,
+                                                     self._payload_limit())
                 result = self._store.add_batch(events, quarantined)
             except _ROW_ERRORS as exc:
                 LOG.warning('batch of %d rejected by the database (%s); '
@@ -91,38 +126,74 @@ class PersistorEndpoint:
                 result, events, quarantined = self._isolate(events,
                                                             quarantined)
         except Exception as exc:
-            delay = self._backoff.next_delay()
-            LOG.error('could not store a batch of %d messages (%s: %s); '
-                      'requeueing it to the broker after %.1fs (attempt '
-                      '%d)', len(messages), type(exc).__name__, exc, delay,
-                      self._backoff.failures)
-            self._backoff.stop_event.wait(delay)
-            self._stats.requeued(len(messages))
+            self._failed(len(messages), exc)
             return oslo_messaging.NotificationResult.REQUEUE
+        self._succeeded()
+        reasons = self._log_quarantine(quarantined)
+        if result.conflicts:
+            reasons[CONFLICTING_DUPLICATE] = (
+                reasons.get(CONFLICTING_DUPLICATE, 0) + result.conflicts)
+            LOG.warning('%d message(s) of this batch reused a stored '
+                        'message_id with another payload; quarantined as '
+                        '%s', result.conflicts, CONFLICTING_DUPLICATE)
+        self._stats.committed(result, events, reasons)
+        return None
+
+    def store_quarantine(self, rows, source: str) -> bool:
+        """Commit quarantine rows made outside :meth:`sample`.
+
+        For the dispatcher guard and the dead-letter drain: True when they
+        are stored (the messages may be acked), False after a back-off
+        when the database failed (the messages go back to the broker).
+        """
+        try:
+            try:
+                result = self._store.add_batch([], rows)
+            except _ROW_ERRORS as exc:
+                LOG.warning('quarantine rows refused by the database (%s); '
+                            'writing them one by one', exc)
+                result, _, rows = self._isolate([], rows)
+        except Exception as exc:
+            self._failed(len(rows), exc)
+            return False
+        self._succeeded()
+        reasons = self._log_quarantine(rows)
+        self._stats.quarantined_outside(source, result, reasons)
+        return True
+
+    def _failed(self, n_messages: int, exc: Exception) -> None:
+        delay = self._backoff.next_delay()
+        LOG.error('could not store a batch of %d messages (%s: %s); '
+                  'requeueing it to the broker after %.1fs (attempt '
+                  '%d)', n_messages, type(exc).__name__, exc, delay,
+                  self._backoff.failures)
+        self._backoff.stop_event.wait(delay)
+        self._stats.requeued(n_messages)
+
+    def _succeeded(self) -> None:
         if self._backoff.failures:
             LOG.info('database writes work again after %d failed attempts',
                      self._backoff.failures)
             self._backoff.reset()
-        reasons = self._log_quarantine(quarantined)
-        self._stats.committed(result, events, reasons)
-        return None
 
     def _isolate(self, events, quarantined):
         """Store rows one at a time; quarantine those the DB refuses.
 
         Connection errors propagate (the whole batch is requeued); the
         rows already stored are then skipped as duplicates on redelivery.
+        A quarantine row the database refuses is replaced by a plain-ASCII
+        one (:func:`_last_resort`), so no row of data can wedge the queue.
         """
-        stored = duplicates = q_stored = 0
+        stored = duplicates = q_stored = conflicts = 0
         kept = []
         quarantined = list(quarantined)
         for event in events:
             try:
                 res = self._store.add_batch([event])
             except _ROW_ERRORS as exc:
-                quarantined.append(records.QuarantineRecord(
-                    reason=DB_REJECTED, detail=str(exc)[:2000],
-                    raw=validation.raw_text(event.payload_json),
+                quarantined.append(quarantine.record(
+                    DB_REJECTED, str(exc), quarantine.json_raw(
+                        event.payload_json),
                     message_id=event.message_id,
                     publisher_id=event.publisher_id,
                     event_type=event.event_type))
@@ -130,16 +201,23 @@ class PersistorEndpoint:
             kept.append(event)
             stored += res.stored
             duplicates += res.duplicates
+            conflicts += res.conflicts
+            q_stored += res.quarantined
+        written = []
         for item in quarantined:
             try:
                 q_stored += self._store.add_batch([], [item]).quarantined
-            except _ROW_ERRORS:
-                LOG.exception('database refused even the quarantine row '
-                              'of message %s; requeueing', item.message_id)
-                raise
+            except _ROW_ERRORS as exc:
+                LOG.warning('database refused the quarantine row of message '
+                            '%s (%s); storing it in plain ASCII instead',
+                            item.message_id, exc)
+                item = _last_resort(item, exc)
+                q_stored += self._store.add_batch([], [item]).quarantined
+            written.append(item)
         return (records.BatchResult(stored=stored, duplicates=duplicates,
-                                    quarantined=q_stored),
-                kept, quarantined)
+                                    quarantined=q_stored,
+                                    conflicts=conflicts),
+                kept, written)
 
     @staticmethod
     def _log_quarantine(quarantined) -> dict:
@@ -152,3 +230,22 @@ class PersistorEndpoint:
                         'e.g. message_id %s: %s', len(items), reason,
                         items[0].message_id, items[0].detail)
         return {reason: len(items) for reason, items in by_reason.items()}
+
+
+def _last_resort(item, exc) -> records.QuarantineRecord:
+    """The same quarantine row with every text field in plain ASCII."""
+    def ascii_text(value):
+        return None if value is None else value.encode(
+            'ascii', 'backslashreplace').decode('ascii')
+
+    return records.QuarantineRecord(
+        reason=item.reason,
+        detail=ascii_text('%s [the database refused the first form of this '
+                          'row: %s]' % (item.detail, exc))[:2000],
+        raw=ascii_text(item.raw),
+        message_id=quarantine.derived_id(ascii_text(item.message_id) or '',
+                                         '!ascii')
+        if item.message_id else None,
+        publisher_id=ascii_text(item.publisher_id),
+        event_type=ascii_text(item.event_type), source=item.source,
+        raw_format=item.raw_format, escaped=True)

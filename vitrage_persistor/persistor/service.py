@@ -12,8 +12,11 @@ import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log
 from oslo_service import service
+from oslo_utils import timeutils
 
+from vitrage_persistor.persistor import dead_letter
 from vitrage_persistor.persistor import endpoint as endpoint_mod
+from vitrage_persistor.persistor import listener as listener_mod
 from vitrage_persistor.persistor import stats as stats_mod
 from vitrage_persistor.persistor import transport as transport_mod
 from vitrage_persistor.storage import api as storage_api
@@ -38,6 +41,7 @@ class PersistorService(service.ServiceBase):
         self.transport = None
         self.stats = None
         self._reporter = None
+        self._drain = None
         self._stopping = threading.Event()
         self._stopped = threading.Event()
 
@@ -49,10 +53,17 @@ class PersistorService(service.ServiceBase):
         else:
             prefetch = transport_mod.apply_prefetch(conf)
             self.transport = transport_mod.get_transport(conf)
+        listener_mod.check_library()
+        # Before the listener exists: its duplicate cache is sized then.
+        listener_mod.disable_duplicate_cache()
         self.store = storage_api.Store.from_conf(conf)
         self.stats = stats_mod.Stats()
-        self._reporter = stats_mod.Reporter(self.stats,
-                                            conf.persistor.stats_interval)
+        started_at = timeutils.utcnow()
+        agent_name = self.store.agent_name()
+        self._reporter = stats_mod.Reporter(
+            self.stats, conf.persistor.stats_interval,
+            publish=lambda counters: self.store.report_agent(
+                agent_name, started_at, counters))
         backoff = endpoint_mod.Backoff(conf.persistor.requeue_backoff_max,
                                        conf.persistor.requeue_backoff_initial,
                                        stop_event=self._stopping)
@@ -60,13 +71,20 @@ class PersistorService(service.ServiceBase):
             self.store, self.stats, conf.persistor.max_payload_bytes,
             backoff)
         target = oslo_messaging.Target(topic=conf.persistor.topic)
-        self.listener = oslo_messaging.get_batch_notification_listener(
-            self.transport, [target], [endpoint], allow_requeue=True,
+        self.listener = listener_mod.build(
+            self.transport, [target], [endpoint],
+            quarantine=lambda rows: endpoint.store_quarantine(
+                rows, 'dispatcher'),
             pool=conf.persistor.pool or None,
             batch_size=conf.persistor.batch_size,
             batch_timeout=conf.persistor.batch_timeout)
         self.listener.start()
         self._reporter.start()
+        if self._given_transport is None and \
+                dead_letter.DeadLetterDrain.enabled(conf):
+            self._drain = dead_letter.DeadLetterDrain(
+                conf, endpoint.store_quarantine, self._stopping)
+            self._drain.start()
         LOG.info('persistor agent consuming queue %s (topic %s, priority '
                  'sample), batch_size %d, batch_timeout %.2fs, prefetch %s',
                  transport_mod.queue_name(conf), conf.persistor.topic,
@@ -80,9 +98,11 @@ class PersistorService(service.ServiceBase):
             if self.listener is not None:
                 self.listener.stop()
                 self.listener.wait()
+            if self._drain is not None:
+                self._drain.stop()
             if self._reporter is not None:
                 self._reporter.stop()
-                self.stats.log_line()
+                self._reporter.report()
             if self.store is not None:
                 self.store.dispose()
             if self.transport is not None and not self._given_transport:

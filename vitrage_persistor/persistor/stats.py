@@ -20,6 +20,7 @@ class Stats:
     def __init__(self):
         self._lock = threading.Lock()
         self.totals = collections.Counter()
+        self.total_reasons = collections.Counter()
         self._reset_interval()
 
     def _reset_interval(self):
@@ -43,14 +44,27 @@ class Stats:
         now = committed_at or timeutils.utcnow()
         with self._lock:
             self._add(stored=result.stored, duplicates=result.duplicates,
-                      quarantined=sum(reasons.values()), batches=1)
+                      quarantined=sum(reasons.values()), batches=1,
+                      conflicting_duplicates=result.conflicts)
             self.quarantine_reasons.update(reasons)
+            self.total_reasons.update(reasons)
             for event in events:
                 lag = (now - event.collector_timestamp).total_seconds()
                 self.lag_sum += lag
                 self.lag_n += 1
                 if lag > self.lag_max:
                     self.lag_max = lag
+
+    def quarantined_outside(self, source: str, result, reasons: dict
+                            ) -> None:
+        """Rows stored by the dispatcher guard or the dead-letter drain."""
+        with self._lock:
+            n = sum(reasons.values())
+            self._add(quarantined=n)
+            if source == 'dead_letter':
+                self._add(dead_lettered=n)
+            self.quarantine_reasons.update(reasons)
+            self.total_reasons.update(reasons)
 
     def requeued(self, n_messages: int) -> None:
         with self._lock:
@@ -62,34 +76,51 @@ class Stats:
                 'interval': dict(self.interval),
                 'totals': dict(self.totals),
                 'quarantine_reasons': dict(self.quarantine_reasons),
+                'total_reasons': dict(self.total_reasons),
                 'lag_avg': self.lag_sum / self.lag_n if self.lag_n else 0.0,
                 'lag_max': self.lag_max,
             }
             self._reset_interval()
         return snap
 
-    def log_line(self) -> None:
+    def report(self) -> dict:
+        """The running totals, as an agent report stores them."""
+        with self._lock:
+            return {'totals': dict(self.totals),
+                    'quarantine_reasons': dict(self.total_reasons)}
+
+    def log_line(self) -> dict:
+        """Log the interval's line; return the snapshot it showed."""
         snap = self.snapshot_and_reset()
         iv, tot = snap['interval'], snap['totals']
         reasons = ', '.join('%s=%d' % kv for kv in
                             sorted(snap['quarantine_reasons'].items()))
-        LOG.info('persistor stats: stored %d (total %d), duplicates %d, '
-                 'quarantined %d%s (total %d), batches %d, requeued %d '
-                 'batches, commit lag avg %.3fs max %.3fs',
+        LOG.info('persistor stats: stored %d (total %d), duplicates %d '
+                 '(redeliveries), quarantined %d%s (total %d), '
+                 'dead-lettered %d, conflicting duplicates %d, batches %d, '
+                 'requeued %d batches, commit lag avg %.3fs max %.3fs',
                  iv.get('stored', 0), tot.get('stored', 0),
                  iv.get('duplicates', 0), iv.get('quarantined', 0),
                  ' [%s]' % reasons if reasons else '',
-                 tot.get('quarantined', 0), iv.get('batches', 0),
+                 tot.get('quarantined', 0), iv.get('dead_lettered', 0),
+                 iv.get('conflicting_duplicates', 0), iv.get('batches', 0),
                  iv.get('requeued_batches', 0), snap['lag_avg'],
                  snap['lag_max'])
+        return snap
 
 
 class Reporter:
-    """A daemon thread that logs :class:`Stats` every ``interval`` s."""
+    """A daemon thread that logs :class:`Stats` every ``interval`` s.
 
-    def __init__(self, stats: Stats, interval: float):
+    With ``publish``, it also hands the running totals to that callable
+    (the agent stores them in ``agent_report`` for ``/v1/status``); a
+    failure there is logged and never stops the reporting.
+    """
+
+    def __init__(self, stats: Stats, interval: float, publish=None):
         self._stats = stats
         self._interval = interval
+        self._publish = publish
         self._stop = threading.Event()
         self._thread = None
 
@@ -102,7 +133,17 @@ class Reporter:
 
     def _run(self):
         while not self._stop.wait(self._interval):
-            self._stats.log_line()
+            self.report()
+
+    def report(self) -> None:
+        self._stats.log_line()
+        if self._publish is None:
+            return
+        try:
+            self._publish(self._stats.report())
+        except Exception as exc:
+            LOG.warning('could not store this agent\'s counters (%s: %s)',
+                        type(exc).__name__, exc)
 
     def stop(self) -> None:
         self._stop.set()

@@ -89,7 +89,8 @@ def queue_name(conf: cfg.ConfigOpts) -> str:
                                              envelope.PRIORITY)
 
 
-def _connection_kwargs(conf):
+def connection_kwargs(conf: cfg.ConfigOpts) -> dict | None:
+    """kombu.Connection arguments for the first RabbitMQ host, or None."""
     url = oslo_messaging.TransportURL.parse(
         conf, conf.oslo_messaging_notifications.transport_url)
     if url.transport not in ('rabbit', 'amqp', 'kombu') or not url.hosts:
@@ -128,7 +129,7 @@ def check_queue(conf: cfg.ConfigOpts) -> bool:
         could not be reached (oslo.messaging then keeps retrying itself).
     :raises QueueMismatch: with an explanation and the fix.
     """
-    kwargs = _connection_kwargs(conf)
+    kwargs = connection_kwargs(conf)
     if kwargs is None:
         return False
     import amqp.exceptions

@@ -8,12 +8,11 @@ notification, or one item of a bundle notification) ends as exactly one
 transaction, so a batch with one bad message still stores the good ones.
 """
 
-import json
 import math
 from typing import Any
 
 from vitrage_persistor import envelope
-from vitrage_persistor.persistor import collector_time
+from vitrage_persistor.persistor import collector_time, quarantine
 from vitrage_persistor.storage import records
 
 NOT_A_DICT = 'not_a_dict'
@@ -42,24 +41,18 @@ _MAX_NAME_LEN = 255
 # payload is JSON, which escapes it, but the short columns are checked.
 _NUL = '\x00'
 
-# A quarantined message is kept for people to read, not to replay: cap it.
-RAW_LIMIT = 64 * 1024
 
-
-def raw_text(message: Any, limit: int = RAW_LIMIT) -> str:
-    """A lossless-as-possible, always storable text form of a message.
-
-    ASCII-only JSON escapes lone surrogates, NaN stays readable, and any
-    object that is not JSON falls back to its ``repr``.
-    """
+def _bad_text(value: str) -> bool:
+    """True for text no database column takes: NUL or a lone surrogate."""
+    if _NUL in value:
+        return True
+    if value.isascii():
+        return False
     try:
-        text = json.dumps(message, ensure_ascii=True, allow_nan=True,
-                          default=repr, sort_keys=True)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(message)
-    if len(text) > limit:
-        text = text[:limit] + '...[truncated %d chars]' % (len(text) - limit)
-    return text
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _has_non_finite(value: Any, depth: int = 0) -> bool:
@@ -81,7 +74,7 @@ class Rejected(Exception):
         self.detail = detail
 
 
-def _encode(event: dict, max_payload_bytes: int) -> str:
+def _encode(event: dict, max_payload_bytes: int) -> tuple[str, int]:
     """Encode once: the one ``json.dumps`` both checks and yields the text.
 
     ``allow_nan=False`` makes NaN/Infinity fail here, and only then is
@@ -108,7 +101,7 @@ def _encode(event: dict, max_payload_bytes: int) -> str:
     if size > max_payload_bytes:
         raise Rejected(OVERSIZED, 'payload is %d bytes, limit %d' % (
             size, max_payload_bytes))
-    return text
+    return text, size
 
 
 def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
@@ -119,14 +112,14 @@ def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
     message_id = metadata.get('message_id')
     if (not isinstance(event_type, str)
             or not event_type.startswith(envelope.EVENT_TYPE_PREFIX)
-            or len(event_type) > _MAX_NAME_LEN or _NUL in event_type):
+            or len(event_type) > _MAX_NAME_LEN or _bad_text(event_type)):
         raise Rejected(WRONG_EVENT_TYPE, 'event_type %r does not start with '
                        '%r' % (event_type, envelope.EVENT_TYPE_PREFIX))
     if not isinstance(message_id, str) or not message_id or \
-            len(message_id) > _MAX_ID_LEN or _NUL in message_id:
+            len(message_id) > _MAX_ID_LEN or _bad_text(message_id):
         raise Rejected(NO_MESSAGE_ID, 'message_id %r' % (message_id,))
     if not isinstance(publisher_id, str) or \
-            len(publisher_id) > _MAX_NAME_LEN or _NUL in publisher_id:
+            len(publisher_id) > _MAX_NAME_LEN or _bad_text(publisher_id):
         raise Rejected(BAD_ENVELOPE, 'publisher_id %r' % (publisher_id,))
 
     payload = message.get('payload')
@@ -148,40 +141,41 @@ def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
 
     entity_type = event.get(ENTITY_TYPE_KEY)
     if (not isinstance(entity_type, str) or not entity_type.strip()
-            or len(entity_type) > _MAX_NAME_LEN or _NUL in entity_type):
+            or len(entity_type) > _MAX_NAME_LEN or _bad_text(entity_type)):
         raise Rejected(BAD_ENTITY_TYPE,
                        '%s is %r' % (ENTITY_TYPE_KEY, entity_type))
-    payload_json = _encode(event, max_payload_bytes)
+    payload_json, size = _encode(event, max_payload_bytes)
     action = event.get(DATASOURCE_ACTION_KEY)
     if not isinstance(action, str) or len(action) > _MAX_ID_LEN or \
-            _NUL in action:
+            _bad_text(action):
         action = None
     return records.EventRecord(
         message_id=message_id, collector_timestamp=timestamp,
         event_type=event_type, entity_type=entity_type,
         payload_json=payload_json, publisher_id=publisher_id,
-        sequence=sequence, datasource_action=action)
+        sequence=sequence, datasource_action=action, payload_bytes=size)
 
 
-def _quarantine(message: Any, reason: str, detail: str
-                ) -> records.QuarantineRecord:
-    def _str(value, limit):
-        if not isinstance(value, str):
-            return None
-        return value[:limit].replace(_NUL, '\ufffd')
+def _quarantine(message: Any, reason: str, detail: str,
+                id_suffix: str = '') -> records.QuarantineRecord:
+    """The quarantine row of one message (or one bundle item).
 
+    :mod:`~vitrage_persistor.persistor.quarantine` makes every field
+    storable and the id unique per item (``<bundle id>#<index>`` for a
+    bundle item without an id of its own, however long the bundle's id).
+    """
     if isinstance(message, dict):
         metadata = message.get('metadata')
         metadata = metadata if isinstance(metadata, dict) else {}
         raw = {k: message.get(k) for k in ('publisher_id', 'event_type',
                                            'payload', 'metadata')}
-        return records.QuarantineRecord(
-            reason=reason, detail=detail[:2000], raw=raw_text(raw),
-            message_id=_str(metadata.get('message_id'), _MAX_ID_LEN),
-            publisher_id=_str(message.get('publisher_id'), _MAX_NAME_LEN),
-            event_type=_str(message.get('event_type'), _MAX_NAME_LEN))
-    return records.QuarantineRecord(reason=reason, detail=detail[:2000],
-                                    raw=raw_text(message))
+        return quarantine.record(
+            reason, detail, quarantine.json_raw(raw),
+            message_id=metadata.get('message_id'),
+            publisher_id=message.get('publisher_id'),
+            event_type=message.get('event_type'), id_suffix=id_suffix)
+    return quarantine.record(reason, detail, quarantine.json_raw(message),
+                             id_suffix=id_suffix)
 
 
 def classify(message: Any, max_payload_bytes: int
@@ -230,16 +224,17 @@ def classify_message(message: Any, max_payload_bytes: int
         if not isinstance(item, dict) or not isinstance(item_id, str):
             # quarantined under an id of its own, stable on redelivery,
             # so that two bad items of one bundle are two rows
-            ref = dict(message, payload=item,
-                       metadata=dict(metadata, message_id='%s#%d' % (
-                           bundle_id, index)))
+            ref = dict(message, payload=item, metadata=dict(
+                metadata, message_id=bundle_id if isinstance(
+                    bundle_id, str) else str(bundle_id)))
             rows.append(_quarantine(
                 ref, BAD_ENVELOPE if not isinstance(item, dict)
                 else NO_MESSAGE_ID,
                 'bundle item %d is a %s, not a dict' % (
                     index, type(item).__name__)
                 if not isinstance(item, dict)
-                else 'bundle item %d has message_id %r' % (index, item_id)))
+                else 'bundle item %d has message_id %r' % (index, item_id),
+                id_suffix='#%d' % index))
             continue
         payload = dict(item)
         del payload['message_id']

@@ -8,7 +8,10 @@ bounded whatever the history length.
 """
 
 import datetime
+import hashlib
+import json
 import os
+import socket
 from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
@@ -26,10 +29,22 @@ LOG = log.getLogger(__name__)
 # is split into statements under these, still inside one transaction.
 _MAX_ROWS_PER_STATEMENT = {'sqlite': 2000}
 _MAX_BYTES_PER_STATEMENT = 8 * 1024 * 1024
+# Bytes of a statement that are not the payload: the other columns of a
+# row, and the statement's own text.
+_ROW_OVERHEAD = 512
+_PACKET_MARGIN = 64 * 1024
+# How many message ids one IN (...) lists.
+_IN_CHUNK = 500
+
+CONFLICTING_DUPLICATE = 'conflicting_duplicate'
+# What a quarantine row keeps of a payload (people read it, nobody
+# replays it).
+_RAW_LIMIT = 64 * 1024
 
 EVENT = models.Event.__table__
 SNAPSHOT = models.GraphSnapshot.__table__
 QUARANTINE = models.QuarantinedEvent.__table__
+AGENT_REPORT = models.AgentReport.__table__
 
 
 def _insert_ignore(dialect_name: str, table: sa.Table):
@@ -46,13 +61,15 @@ def _insert_ignore(dialect_name: str, table: sa.Table):
         'unsupported database dialect %r' % dialect_name)
 
 
-def _chunks(rows: list[dict], dialect_name: str, size_of) -> Iterator[list]:
+def _chunks(rows: list, dialect_name: str, size_of, max_bytes: int
+            ) -> Iterator[list]:
+    """Split ``rows`` into statements of at most ``max_bytes`` (UTF-8)."""
     max_rows = _MAX_ROWS_PER_STATEMENT.get(dialect_name, len(rows) or 1)
     chunk, nbytes = [], 0
     for row in rows:
         row_bytes = size_of(row)
         if chunk and (len(chunk) >= max_rows or
-                      nbytes + row_bytes > _MAX_BYTES_PER_STATEMENT):
+                      nbytes + row_bytes > max_bytes):
             yield chunk
             chunk, nbytes = [], 0
         chunk.append(row)
@@ -158,7 +175,53 @@ def _quarantine_row(item: records.QuarantineRecord, now) -> dict:
         'reason': item.reason,
         'detail': item.detail,
         'raw': item.raw,
+        'source': item.source,
+        'raw_format': item.raw_format,
+        'escaped': item.escaped,
     }
+
+
+def _quarantine_size(row: dict) -> int:
+    text = (row['raw'] or '') + row['detail']
+    return len(text.encode('utf-8', 'surrogatepass')) + _ROW_OVERHEAD
+
+
+def _conflict_record(event: records.EventRecord) -> records.QuarantineRecord:
+    """The quarantine row of an event whose message_id is taken."""
+    digest = hashlib.sha256(event.payload_json.encode(
+        'utf-8', 'surrogatepass')).hexdigest()[:16]
+    suffix = '~' + digest
+    head = event.message_id[:64 - len(suffix)]
+    return records.QuarantineRecord(
+        reason=CONFLICTING_DUPLICATE,
+        detail='message_id %s is already stored with another payload; this '
+               'later payload (sha256 %s...) was not stored as an event'
+               % (event.message_id, digest),
+        raw=event.payload_json[:_RAW_LIMIT], message_id=head + suffix,
+        publisher_id=event.publisher_id, event_type=event.event_type,
+        source='endpoint', raw_format='json')
+
+
+def _conflicts_with_stored(conn, unique: dict, now
+                           ) -> list[records.EventRecord]:
+    """Events of the batch whose message_id was stored with another payload.
+
+    Only rows that existed before this batch are read back (``stored_at``
+    differs from this batch's), so a batch without redeliveries costs
+    nothing here.
+    """
+    ids = list(unique)
+    found = []
+    for start in range(0, len(ids), _IN_CHUNK):
+        rows = conn.execute(sa.select(EVENT.c.message_id, EVENT.c.payload)
+                            .where(EVENT.c.message_id.in_(
+                                ids[start:start + _IN_CHUNK]),
+                                EVENT.c.stored_at != now))
+        for message_id, payload in rows:
+            event = unique[message_id]
+            if payload != event.payload_json:
+                found.append(event)
+    return found
 
 
 def _stored_event(row) -> records.StoredEvent:
@@ -195,6 +258,7 @@ class Store:
         self._url = conf.database.connection
         self._fast: _FastEventInsert | None = None
         self._fast_checked = False
+        self._statement_bytes: int | None = None
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, **overrides) -> 'Store':
@@ -238,45 +302,77 @@ class Store:
 
     # -- writes ---------------------------------------------------------
 
+    def statement_bytes(self) -> int:
+        """Largest payload bytes one INSERT may carry on this database.
+
+        MySQL and MariaDB drop the connection ("server has gone away") on
+        a packet over ``max_allowed_packet``. The driver may escape a
+        JSON payload to up to twice its size, so a statement carries at
+        most half the server's limit, less a margin for the other columns.
+        Elsewhere :data:`_MAX_BYTES_PER_STATEMENT` keeps statements modest.
+        """
+        if self._statement_bytes is None:
+            limit = _MAX_BYTES_PER_STATEMENT
+            if self.dialect_name in ('mysql', 'mariadb'):
+                with self._reader() as conn:
+                    packet = int(conn.exec_driver_sql(
+                        'SELECT @@max_allowed_packet').scalar())
+                limit = min(limit, max(1024, (packet - _PACKET_MARGIN) // 2))
+            self._statement_bytes = limit
+        return self._statement_bytes
+
+    def max_payload_bytes(self) -> int:
+        """The largest payload a single row can carry on this database."""
+        return max(1024, self.statement_bytes() - _ROW_OVERHEAD)
+
     def add_batch(self, events: Sequence[records.EventRecord],
                   quarantined: Sequence[records.QuarantineRecord] = ()
                   ) -> records.BatchResult:
         """Store a batch in one transaction; skip known message_ids.
 
-        Returns how many events were new, how many were duplicates of rows
-        already stored (or repeated inside the batch), and how many
-        quarantine rows were new.
+        Returns how many events were new, how many were redeliveries of
+        rows already stored (or repeated inside the batch), how many
+        quarantine rows were new, and how many events reused a stored
+        ``message_id`` with another payload. Those are not dropped: each
+        becomes a ``conflicting_duplicate`` quarantine row in the same
+        transaction, keyed by the id and a digest of its payload.
         """
         now = timeutils.utcnow()
         unique: dict[str, records.EventRecord] = {}
+        conflicting: list[records.EventRecord] = []
         for event in events:
-            unique.setdefault(event.message_id, event)
-        q_rows = [_quarantine_row(q, now) for q in quarantined]
+            first = unique.setdefault(event.message_id, event)
+            if first is not event and \
+                    first.payload_json != event.payload_json:
+                conflicting.append(event)
+        budget = self.statement_bytes()
         stored = q_stored = 0
         with self._writer() as conn:
             dialect = conn.dialect.name
             fast = self._fast_insert(conn.dialect)
-            if fast is not None:
-                rows = [_event_values(e, now) for e in unique.values()]
-                for chunk in _chunks(
-                        rows, dialect,
-                        lambda r: len(r[_PAYLOAD_INDEX]) + 256):
-                    stored += fast.execute(conn, chunk)
-            else:
-                rows = [_event_row(e, now) for e in unique.values()]
-                for chunk in _chunks(rows, dialect,
-                                     lambda r: len(r['payload']) + 256):
-                    result = conn.execute(_insert_ignore(dialect, EVENT),
-                                          chunk)
+            for chunk in _chunks(list(unique.values()), dialect,
+                                 lambda e: e.size() + _ROW_OVERHEAD, budget):
+                if fast is not None:
+                    stored += fast.execute(
+                        conn, [_event_values(e, now) for e in chunk])
+                else:
+                    result = conn.execute(
+                        _insert_ignore(dialect, EVENT),
+                        [_event_row(e, now) for e in chunk])
                     stored += max(result.rowcount, 0)
-            for chunk in _chunks(q_rows, dialect,
-                                 lambda r: len(r['raw'] or '') + 512):
+            if stored < len(unique):
+                conflicting += _conflicts_with_stored(conn, unique, now)
+            q_rows = [_quarantine_row(q, now) for q in quarantined]
+            q_rows += [_quarantine_row(_conflict_record(e), now)
+                       for e in conflicting]
+            for chunk in _chunks(q_rows, dialect, _quarantine_size, budget):
                 result = conn.execute(
                     _insert_ignore(dialect, QUARANTINE), chunk)
                 q_stored += max(result.rowcount, 0)
-        return records.BatchResult(stored=stored,
-                                   duplicates=len(events) - stored,
-                                   quarantined=q_stored)
+        return records.BatchResult(
+            stored=stored,
+            duplicates=len(events) - stored - len(conflicting),
+            quarantined=q_stored, conflicts=len(conflicting))
 
     # -- event reads ------------------------------------------------------
 
@@ -359,6 +455,47 @@ class Store:
             return dict(conn.execute(
                 sa.select(QUARANTINE.c.reason, sa.func.count(QUARANTINE.c.id))
                 .group_by(QUARANTINE.c.reason)).all())
+
+    def quarantine_by_source(self) -> dict[str, int]:
+        """Quarantine rows per stage: endpoint, dispatcher, dead_letter."""
+        with self._reader() as conn:
+            return dict(conn.execute(
+                sa.select(QUARANTINE.c.source, sa.func.count(QUARANTINE.c.id))
+                .group_by(QUARANTINE.c.source)).all())
+
+    # -- agent reports ----------------------------------------------------
+
+    def report_agent(self, agent: str, started_at: datetime.datetime,
+                     counters: dict) -> None:
+        """Overwrite this agent worker's row with its latest counters."""
+        now = timeutils.utcnow()
+        text = json.dumps(counters, sort_keys=True)
+        with self._writer() as conn:
+            result = conn.execute(sa.update(AGENT_REPORT).where(
+                AGENT_REPORT.c.agent == agent).values(
+                    reported_at=now, counters=text))
+            if not result.rowcount:
+                conn.execute(sa.insert(AGENT_REPORT).values(
+                    agent=agent, started_at=records.utc_naive(started_at),
+                    reported_at=now, counters=text))
+
+    def agent_reports(self) -> list[dict]:
+        """Every agent worker's latest report, newest first."""
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(AGENT_REPORT).order_by(
+                AGENT_REPORT.c.reported_at.desc())).mappings().all()
+        reports = []
+        for row in rows:
+            report = dict(row)
+            report.pop('id', None)
+            report['counters'] = json.loads(report['counters'])
+            reports.append(report)
+        return reports
+
+    @staticmethod
+    def agent_name() -> str:
+        """How this process names itself in ``agent_report``."""
+        return '%s:%d' % (socket.gethostname(), os.getpid())
 
     def list_quarantine(self, limit: int = 100) -> list[dict]:
         with self._reader() as conn:

@@ -104,3 +104,34 @@ class QuarantinedEvent(Base):
     reason = sa.Column(sa.String(64), nullable=False)
     detail = sa.Column(sa.Text, nullable=False)
     raw = sa.Column(LongText, nullable=True)
+    # Which stage refused it: endpoint, dispatcher or dead_letter.
+    source = sa.Column(sa.String(16), nullable=False,
+                       server_default='endpoint')
+    # How raw is written: json (ASCII JSON), text (UTF-8 body) or base64.
+    raw_format = sa.Column(sa.String(16), nullable=False,
+                           server_default='json')
+    # True when text no database stores was replaced by backslash escapes.
+    escaped = sa.Column(sa.Boolean, nullable=False,
+                        server_default=sa.false())
+
+
+class AgentReport(Base):
+    """The latest counters of one agent worker, for ``/v1/status``.
+
+    Each worker overwrites its own row every ``[persistor]
+    stats_interval``, so the API (another process, maybe another host)
+    can show redeliveries, dead-lettered messages and conflicts, and when
+    each worker last reported.
+    """
+
+    __tablename__ = 'agent_report'
+    __table_args__ = (
+        sa.UniqueConstraint('agent', name='uniq_agent_report0agent'),
+        {'mysql_charset': 'utf8mb4', 'mysql_engine': 'InnoDB'},
+    )
+
+    id = sa.Column(BigIntId, primary_key=True, autoincrement=True)
+    agent = sa.Column(sa.String(255), nullable=False)
+    started_at = sa.Column(Timestamp, nullable=False)
+    reported_at = sa.Column(Timestamp, nullable=False)
+    counters = sa.Column(sa.Text, nullable=False)

@@ -48,11 +48,28 @@ class EventRecord:
     publisher_id: str = ''
     sequence: int = 0
     datasource_action: str | None = None
+    # UTF-8 size of payload_json, when the producer of the record already
+    # knows it (validation does); 0 means "measure it".
+    payload_bytes: int = 0
+
+    def size(self) -> int:
+        """Bytes of payload_json in UTF-8, what a statement carries."""
+        if self.payload_bytes:
+            return self.payload_bytes
+        text = self.payload_json
+        return len(text) if text.isascii() else len(
+            text.encode('utf-8', 'surrogatepass'))
 
 
 @dataclasses.dataclass(frozen=True)
 class QuarantineRecord:
-    """A refused notification and the reason it was refused."""
+    """A refused notification and the reason it was refused.
+
+    ``source`` says which stage refused it (``endpoint``, ``dispatcher``
+    or ``dead_letter``), ``raw_format`` how ``raw`` is written (``json``,
+    ``text`` or ``base64``), and ``escaped`` whether characters no
+    database can store were replaced by backslash escapes.
+    """
 
     reason: str
     detail: str
@@ -60,6 +77,9 @@ class QuarantineRecord:
     message_id: str | None = None
     publisher_id: str | None = None
     event_type: str | None = None
+    source: str = 'endpoint'
+    raw_format: str = 'json'
+    escaped: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,9 +119,18 @@ class OrderKey:
 
 @dataclasses.dataclass(frozen=True)
 class BatchResult:
+    """What one committed batch did.
+
+    ``duplicates`` are redeliveries of rows already stored (same
+    ``message_id``, same payload); ``conflicts`` are messages that reused
+    a stored ``message_id`` with another payload, quarantined as
+    ``conflicting_duplicate`` and counted in ``quarantined`` too.
+    """
+
     stored: int
     duplicates: int
     quarantined: int
+    conflicts: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

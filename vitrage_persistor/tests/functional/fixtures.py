@@ -10,7 +10,9 @@ competing consumer left on a shared queue would steal messages.
 """
 
 import contextlib
+import json
 import os
+import re
 import select
 import shutil
 import socket
@@ -96,6 +98,15 @@ class RabbitVhost(fixtures.Fixture):
                     '.*', '.*', '.*')
         self.url = 'rabbit://guest:guest@%s:%d/%s' % (self.host, self.port,
                                                       self.vhost)
+
+    def set_dead_letter_policy(self, queue: str, exchange: str) -> None:
+        """Dead-letter ``queue`` to ``exchange``, as the docs tell operators.
+
+        The same command as ``tools/rabbitmq-dead-letter-policy.sh``.
+        """
+        rabbitmqctl('set_policy', '-p', self.vhost, '--apply-to', 'queues',
+                    'vitrage-persistor-dlx', '^%s$' % re.escape(queue),
+                    json.dumps({'dead-letter-exchange': exchange}))
 
     def queues(self) -> dict[str, int]:
         """``{queue name: messages ready + unacked}`` in this vhost."""

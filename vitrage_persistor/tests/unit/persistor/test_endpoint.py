@@ -23,6 +23,7 @@ class TestEndpoint(base.TestCase):
     def setUp(self):
         super().setUp()
         self.store = mock.Mock()
+        self.store.max_payload_bytes.return_value = 8 * 1024 * 1024
         self.store.add_batch.side_effect = lambda ev, q=(): \
             records.BatchResult(stored=len(ev), duplicates=0,
                                 quarantined=len(q))

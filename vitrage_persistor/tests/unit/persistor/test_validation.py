@@ -3,7 +3,7 @@
 import datetime
 
 from vitrage_persistor import envelope
-from vitrage_persistor.persistor import validation
+from vitrage_persistor.persistor import quarantine, validation
 from vitrage_persistor.storage import records
 from vitrage_persistor.tests import base
 
@@ -139,7 +139,11 @@ class TestClassify(base.TestCase):
         self.assertNotIn('\x00', item.event_type)
         item = self.assertReason('no_message_id',
                                  _message(message_id='m\x00-1'))
-        self.assertEqual('m\ufffd-1', item.message_id)
+        # a derived id: plain text, and distinct from any other bad id
+        self.assertNotIn('\x00', item.message_id)
+        self.assertTrue(item.message_id.startswith('m\\x00-1~'),
+                        item.message_id)
+        self.assertTrue(item.escaped)
         message = _message()
         message['publisher_id'] = 'vitrage.persistor\x00'
         self.assertReason('bad_envelope', message)
@@ -166,8 +170,9 @@ class TestClassify(base.TestCase):
             self.assertIn(reason, validation.REASONS)
 
     def test_raw_is_truncated(self):
-        raw = validation.raw_text({'x': 'y' * 200000})
-        self.assertLess(len(raw), validation.RAW_LIMIT + 100)
+        raw = quarantine.json_raw({'x': 'y' * 200000})
+        self.assertLess(len(raw), quarantine.RAW_LIMIT + 100)
+        self.assertIn('[truncated', raw)
 
 
 def _item(sequence, message_id='auto', **extra):

@@ -2,8 +2,9 @@
 
 Quarantine rows say which stage refused the message (``source``), how
 ``raw`` is written (``raw_format``) and whether text had to be escaped
-(``escaped``). ``agent_report`` keeps each agent worker's latest counters
-for the API's status.
+(``text_escaped``; not ``escaped``, a reserved word in MySQL).
+``agent_report`` keeps each agent worker's latest counters for the API's
+status.
 
 Revision ID: a7c41e9d05b2
 Revises: 3f1c0a9d2b7e
@@ -30,7 +31,8 @@ def upgrade():
                                    server_default='endpoint'))
         batch.add_column(sa.Column('raw_format', sa.String(16),
                                    nullable=False, server_default='json'))
-        batch.add_column(sa.Column('escaped', sa.Boolean, nullable=False,
+        batch.add_column(sa.Column('text_escaped', sa.Boolean,
+                                   nullable=False,
                                    server_default=sa.false()))
 
     op.create_table(

@@ -115,7 +115,7 @@ def quarantine_record(body: bytes, content_type: str | None, headers: Any):
         id_suffix='!dead' if isinstance(message_id, str) else '',
         publisher_id=message.get('publisher_id'),
         event_type=message.get('event_type'), source='dead_letter',
-        raw_format=raw_format, escaped=escaped)
+        raw_format=raw_format, text_escaped=escaped)
 
 
 class DeadLetterDrain:
@@ -212,7 +212,7 @@ class DeadLetterDrain:
             row = quarantine.record(
                 DEAD_LETTERED, 'unreadable dead letter (%s: %s)' % (
                     type(exc).__name__, exc), raw, source='dead_letter',
-                raw_format=raw_format, escaped=escaped)
+                raw_format=raw_format, text_escaped=escaped)
         if self._store_quarantine([row], 'dead_letter'):
             message.ack()
             self.drained += 1

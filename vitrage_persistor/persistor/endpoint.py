@@ -248,4 +248,4 @@ def _last_resort(item, exc) -> records.QuarantineRecord:
         if item.message_id else None,
         publisher_id=ascii_text(item.publisher_id),
         event_type=ascii_text(item.event_type), source=item.source,
-        raw_format=item.raw_format, escaped=True)
+        raw_format=item.raw_format, text_escaped=True)

@@ -6,7 +6,7 @@ be refused itself:
 * Text the databases cannot hold (a lone surrogate such as ``\\ud800``,
   which PostgreSQL and MariaDB refuse as invalid UTF-8, or NUL, which
   PostgreSQL refuses in text columns) is replaced by its backslash escape,
-  and the row's ``escaped`` flag records that it was.
+  and the row's ``text_escaped`` flag records that it was.
 * ``raw`` is always ASCII (JSON with ``ensure_ascii``), or for a body that
   was never JSON, its UTF-8 text or base64 (``raw_format`` says which),
   capped at :data:`RAW_LIMIT` characters.
@@ -123,7 +123,7 @@ def record(reason: str, detail: str, raw: str | None,
            message_id: Any = None, publisher_id: Any = None,
            event_type: Any = None, source: str = 'endpoint',
            raw_format: str = 'json', id_suffix: str = '',
-           escaped: bool = False) -> records.QuarantineRecord:
+           text_escaped: bool = False) -> records.QuarantineRecord:
     """A :class:`~records.QuarantineRecord` that every backend stores."""
     detail_text, e1 = _escape(str(detail))
     raw_text = None
@@ -143,4 +143,4 @@ def record(reason: str, detail: str, raw: str | None,
         reason=reason, detail=detail_text[:DETAIL_LEN], raw=raw_text,
         message_id=mid, publisher_id=publisher, event_type=etype,
         source=source, raw_format=raw_format,
-        escaped=escaped or e1 or e2 or e3 or e4 or e5)
+        text_escaped=text_escaped or e1 or e2 or e3 or e4 or e5)

@@ -177,7 +177,7 @@ def _quarantine_row(item: records.QuarantineRecord, now) -> dict:
         'raw': item.raw,
         'source': item.source,
         'raw_format': item.raw_format,
-        'escaped': item.escaped,
+        'text_escaped': item.text_escaped,
     }
 
 

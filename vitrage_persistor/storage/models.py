@@ -111,8 +111,8 @@ class QuarantinedEvent(Base):
     raw_format = sa.Column(sa.String(16), nullable=False,
                            server_default='json')
     # True when text no database stores was replaced by backslash escapes.
-    escaped = sa.Column(sa.Boolean, nullable=False,
-                        server_default=sa.false())
+    text_escaped = sa.Column(sa.Boolean, nullable=False,
+                             server_default=sa.false())
 
 
 class AgentReport(Base):

@@ -67,7 +67,7 @@ class QuarantineRecord:
 
     ``source`` says which stage refused it (``endpoint``, ``dispatcher``
     or ``dead_letter``), ``raw_format`` how ``raw`` is written (``json``,
-    ``text`` or ``base64``), and ``escaped`` whether characters no
+    ``text`` or ``base64``), and ``text_escaped`` whether characters no
     database can store were replaced by backslash escapes.
     """
 
@@ -79,7 +79,7 @@ class QuarantineRecord:
     event_type: str | None = None
     source: str = 'endpoint'
     raw_format: str = 'json'
-    escaped: bool = False
+    text_escaped: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -68,6 +68,24 @@ class MigrationWalk:
         if not isinstance(stamp, str):
             self.assertEqual(1, stamp.microsecond)
 
+    def _check_a7c41e9d05b2(self, engine):
+        inspector = sa.inspect(engine)
+        self.assertIn('agent_report', inspector.get_table_names())
+        columns = {c['name'] for c in inspector.get_columns('quarantine')}
+        self.assertLessEqual({'source', 'raw_format', 'text_escaped'},
+                             columns)
+        # rows written by an older agent read as endpoint rows of JSON
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO quarantine (message_id, received_at, reason, "
+                "detail) VALUES ('q1', '2026-01-01 00:00:00', 'r', 'd')"))
+            row = conn.execute(sa.text(
+                'SELECT source, raw_format, text_escaped FROM '
+                'quarantine')).one()
+            conn.execute(sa.text('DELETE FROM quarantine'))
+        self.assertEqual(('endpoint', 'json'), tuple(row[:2]))
+        self.assertFalse(row[2])
+
 
 class ModelsMatchMigrations(test_migrations.ModelsMigrationsSync):
     MIGRATE = False

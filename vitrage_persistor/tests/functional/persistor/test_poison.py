@@ -235,7 +235,7 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
         sources = collections.Counter(r['source'] for r in rows)
         self.assertEqual(6, sources['dead_letter'], sources)
         self.assertEqual(5, sources['dispatcher'], sources)
-        escaped = [r for r in rows if r['escaped']]
+        escaped = [r for r in rows if r['text_escaped']]
         self.assertGreaterEqual(len(escaped), 4)
         self.assertLess(elapsed, 90)
         self.assertEqual(0, agent.terminate())
@@ -249,10 +249,18 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
         self.assertEqual(1, totals['conflicting_duplicates'])
         self.assertGreaterEqual(totals['duplicates'], 99)
 
+    def declare_queue(self):
+        """The agent's queue as oslo.messaging declares it (durable)."""
+        with kombu.Connection(self.rabbit.url.replace('rabbit://',
+                                                      'amqp://')) as conn:
+            kombu.Queue(QUEUE, durable=True)(conn.channel()).declare()
+
     def test_large_multibyte_events_fit_the_packet(self):
-        # 4-byte UTF-8 characters: the byte size is four times the length
-        agent = helpers.make_agent(self, self.rabbit.url, self.db_url,
-                                   batch_size=50).start()
+        # 4-byte UTF-8 characters: the byte size is four times the length.
+        # The queue is filled before the agent starts, so that one batch
+        # holds all of them: counted in characters they fit one statement,
+        # in bytes they would overflow MariaDB's max_allowed_packet.
+        self.declare_queue()
         n = 10
         bodies = []
         for _ in range(n):
@@ -264,6 +272,8 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
                 ensure_ascii=False).encode('utf-8'))
         neighbours = [notification(self.next_index()) for _ in range(2)]
         self.publish_raw(bodies + [body(x) for x in neighbours])
+        agent = helpers.make_agent(self, self.rabbit.url, self.db_url,
+                                   batch_size=50, batch_timeout=5).start()
         helpers.wait_for(
             lambda: self.store.event_counts()['count'] >= n + 2
             and self.drained(), 120, what='large events stored')

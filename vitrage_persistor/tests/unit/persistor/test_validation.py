@@ -143,7 +143,7 @@ class TestClassify(base.TestCase):
         self.assertNotIn('\x00', item.message_id)
         self.assertTrue(item.message_id.startswith('m\\x00-1~'),
                         item.message_id)
-        self.assertTrue(item.escaped)
+        self.assertTrue(item.text_escaped)
         message = _message()
         message['publisher_id'] = 'vitrage.persistor\x00'
         self.assertReason('bad_envelope', message)

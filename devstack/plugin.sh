@@ -42,6 +42,16 @@ function configure_vitrage_persistor {
     fi
 }
 
+function configure_vitrage_persistor_broker {
+    # What oslo.messaging rejects before the agent sees it (not JSON, not
+    # UTF-8, a refused content type) is dead-lettered by this policy and
+    # drained into the quarantine; see doc/source/persistor.rst.
+    if is_service_enabled rabbit; then
+        sudo "$VITRAGE_PERSISTOR_DIR/tools/rabbitmq-dead-letter-policy.sh" \
+            "$VITRAGE_PERSISTOR_RABBIT_VHOST" "$VITRAGE_PERSISTOR_TOPIC"
+    fi
+}
+
 function create_vitrage_persistor_accounts {
     if [ "$VITRAGE_PERSISTOR_AUTH_STRATEGY" != "keystone" ]; then
         return
@@ -95,6 +105,7 @@ if is_service_enabled vitrage-persistor-agent vitrage-persistor-api; then
     elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         echo_summary "Configuring vitrage-persistor"
         configure_vitrage_persistor
+        configure_vitrage_persistor_broker
         create_vitrage_persistor_accounts
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
         echo_summary "Initializing and starting vitrage-persistor"

@@ -31,7 +31,7 @@ STACK_USER=$(id -un)
 SERVICE_HOST=127.0.0.1
 REGION_NAME=RegionOne
 ENABLE_DEBUG_LOG_LEVEL=False
-ENABLED_SERVICES=tempest
+ENABLED_SERVICES=tempest,rabbit
 TEMPEST_DIR=$WORK/tempest
 TEMPEST_CONFIG=$TEMPEST_DIR/etc/tempest.conf
 VITRAGE_PERSISTOR_DIR=$REPO
@@ -39,6 +39,7 @@ VITRAGE_PERSISTOR_CONF_DIR=$WORK/etc/vitrage-persistor
 VITRAGE_PERSISTOR_AUTH_STRATEGY=noauth
 VITRAGE_PERSISTOR_SERVICE_PORT=${VP_HARNESS_PORT:-18999}
 VITRAGE_CONF=$WORK/etc/vitrage/vitrage.conf
+VITRAGE_PERSISTOR_RABBIT_VHOST=${TRANSPORT_URL##*/}
 mkdir -p "$DEST" "$DATA_DIR"
 
 # --- stand-in devstack functions ----------------------------------------------
@@ -159,6 +160,11 @@ function kill_leftovers {
 trap kill_leftovers EXIT
 plugin stack install
 plugin stack post-config
+rabbitmqctl list_policies -p "$VITRAGE_PERSISTOR_RABBIT_VHOST" \
+    | grep -q vitrage-persistor-dlx || {
+    echo "post-config set no dead-letter policy" >&2
+    exit 1
+}
 plugin stack extra
 wait_for_api
 echo "== publishing events for the API to serve"

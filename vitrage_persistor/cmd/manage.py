@@ -46,6 +46,19 @@ def _status(conf, store):
     print('quarantined: %d' % sum(quarantine.values()))
     for reason, n in sorted(quarantine.items()):
         print('  %-28s %d' % (reason, n))
+    for source, n in sorted(store.quarantine_by_source().items()):
+        print('  from %-23s %d' % (source, n))
+    reports = store.agent_reports()
+    print('agent workers reporting: %d' % len(reports))
+    for report in reports:
+        totals = report['counters'].get('totals', {})
+        print('  %s (last report %s): stored %d, redeliveries %d, '
+              'quarantined %d, dead-lettered %d, conflicting duplicates %d'
+              % (report['agent'], report['reported_at'],
+                 totals.get('stored', 0), totals.get('duplicates', 0),
+                 totals.get('quarantined', 0),
+                 totals.get('dead_lettered', 0),
+                 totals.get('conflicting_duplicates', 0)))
     snapshots = store.list_snapshots()
     print('snapshots: %d' % len(snapshots))
     if snapshots:
@@ -83,8 +96,42 @@ def _expire(conf, store):
                                result.base_snapshot, result.cutoff))
 
 
+def _quarantine_list(conf, store):
+    rows = store.list_quarantine(limit=conf.command.limit,
+                                 source=conf.command.source,
+                                 reason=conf.command.reason)
+    for row in rows:
+        print('%s  %s  %s/%s  id=%s%s' % (
+            row['received_at'], row['reason'], row['source'],
+            row['raw_format'], row['message_id'] or '-',
+            '  (text escaped)' if row['text_escaped'] else ''))
+        print('    %s' % row['detail'])
+        if conf.command.raw and row['raw']:
+            print('    raw: %s' % row['raw'])
+    print('%d row(s)' % len(rows))
+
+
+def _add_quarantine_parsers(subparsers):
+    quarantine = subparsers.add_parser(
+        'quarantine', help='messages that could not be stored as events')
+    sub = quarantine.add_subparsers(dest='quarantine_action')
+    sub.required = True
+    listing = sub.add_parser(
+        'list', help='quarantine rows, oldest first, with their reason')
+    listing.add_argument('--source', choices=('endpoint', 'dispatcher',
+                                              'dead_letter'),
+                         help='only rows made at this stage (dead_letter: '
+                              'drained from the dead-letter queue)')
+    listing.add_argument('--reason', help='only rows of this reason')
+    listing.add_argument('--limit', type=int, default=50)
+    listing.add_argument('--raw', action='store_true',
+                         help='print the raw message as stored')
+    listing.set_defaults(func=_quarantine_list)
+
+
 def _add_parsers(subparsers):
     _add_db_parsers(subparsers)
+    _add_quarantine_parsers(subparsers)
     subparsers.add_parser(
         'status', help='event and quarantine counts, newest event, snapshots'
     ).set_defaults(func=_status)

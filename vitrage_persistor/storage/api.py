@@ -497,9 +497,16 @@ class Store:
         """How this process names itself in ``agent_report``."""
         return '%s:%d' % (socket.gethostname(), os.getpid())
 
-    def list_quarantine(self, limit: int = 100) -> list[dict]:
+    def list_quarantine(self, limit: int = 100, source: str | None = None,
+                        reason: str | None = None) -> list[dict]:
+        """Quarantine rows in id order, optionally of one source/reason."""
+        query = sa.select(QUARANTINE)
+        if source is not None:
+            query = query.where(QUARANTINE.c.source == source)
+        if reason is not None:
+            query = query.where(QUARANTINE.c.reason == reason)
         with self._reader() as conn:
-            rows = conn.execute(sa.select(QUARANTINE).order_by(
+            rows = conn.execute(query.order_by(
                 QUARANTINE.c.id).limit(limit)).mappings().all()
         return [dict(r) for r in rows]
 

@@ -10,9 +10,7 @@ competing consumer left on a shared queue would steal messages.
 """
 
 import contextlib
-import json
 import os
-import re
 import select
 import shutil
 import socket
@@ -25,6 +23,9 @@ from oslo_db.sqlalchemy import test_fixtures
 
 from vitrage_persistor.storage import api as storage_api
 from vitrage_persistor.storage import migration
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 
 class OpportunisticDB(test_fixtures.OpportunisticDBTestMixin):
@@ -99,14 +100,16 @@ class RabbitVhost(fixtures.Fixture):
         self.url = 'rabbit://guest:guest@%s:%d/%s' % (self.host, self.port,
                                                       self.vhost)
 
-    def set_dead_letter_policy(self, queue: str, exchange: str) -> None:
-        """Dead-letter ``queue`` to ``exchange``, as the docs tell operators.
-
-        The same command as ``tools/rabbitmq-dead-letter-policy.sh``.
-        """
-        rabbitmqctl('set_policy', '-p', self.vhost, '--apply-to', 'queues',
-                    'vitrage-persistor-dlx', '^%s$' % re.escape(queue),
-                    json.dumps({'dead-letter-exchange': exchange}))
+    def set_dead_letter_policy(self, topic: str = 'vitrage_persistor',
+                               exchange: str = 'vitrage_persistor.dead'
+                               ) -> None:
+        """Dead-letter the agent's queue with the script the docs give."""
+        script = os.path.join(REPO, 'tools', 'rabbitmq-dead-letter-policy.sh')
+        result = subprocess.run(['bash', script, self.vhost, topic, exchange],
+                                capture_output=True, text=True, timeout=60,
+                                check=False)
+        if result.returncode != 0:
+            raise RuntimeError('%s failed: %s' % (script, result.stderr))
 
     def queues(self) -> dict[str, int]:
         """``{queue name: messages ready + unacked}`` in this vhost."""

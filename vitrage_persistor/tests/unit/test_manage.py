@@ -1,4 +1,5 @@
 import contextlib
+import datetime
 import io
 import os
 import socket
@@ -39,6 +40,36 @@ class TestManage(base.TestCase):
         rc, out, _ = self._run('status')
         self.assertEqual(0, rc)
         self.assertIn('events: 0', out)
+
+    def test_quarantine_list_and_status_by_source(self):
+        from vitrage_persistor.persistor import quarantine
+        from vitrage_persistor.storage import api as storage_api
+        self.connection = 'sqlite:///%s/q.sqlite' % self.state_dir
+        self.assertEqual(0, self._run('db', 'upgrade')[0])
+        self.config(connection=self.connection, group='database')
+        store = storage_api.Store(self.conf)
+        self.addCleanup(store.dispose)
+        store.add_batch([], [
+            quarantine.record('not_json', 'body is not JSON', 'garbage',
+                              source='dead_letter', raw_format='text'),
+            quarantine.record('bad_priority', 'priority None', '{}',
+                              message_id='m\ud800', source='dispatcher')])
+        store.report_agent('host:1', datetime.datetime(2026, 1, 1),
+                           {'totals': {'duplicates': 7,
+                                       'dead_lettered': 1}})
+        rc, out, _ = self._run('quarantine', 'list', '--source',
+                               'dead_letter', '--raw')
+        self.assertEqual(0, rc)
+        self.assertIn('not_json', out)
+        self.assertIn('raw: garbage', out)
+        self.assertNotIn('bad_priority', out)
+        self.assertIn('1 row(s)', out)
+        rc, out, _ = self._run('quarantine', 'list')
+        self.assertIn('(text escaped)', out)
+        rc, out, _ = self._run('status')
+        self.assertIn('from dead_letter', out)
+        self.assertIn('redeliveries 7', out)
+        self.assertIn('dead-lettered 1', out)
 
     def test_unreachable_database_is_one_clear_line(self):
         self.connection = ('postgresql+psycopg2://u:p@127.0.0.1:%d/x'

@@ -176,7 +176,7 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
     def setUp(self):
         super().setUp()
         self.rabbit = self.useFixture(vp_fixtures.RabbitVhost())
-        self.rabbit.set_dead_letter_policy(QUEUE, DEAD)
+        self.rabbit.set_dead_letter_policy('vitrage_persistor', DEAD)
         self.index = 0
 
     def next_index(self):

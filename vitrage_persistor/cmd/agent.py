@@ -11,6 +11,7 @@ from oslo_log import log
 from oslo_service import service as os_service
 
 from vitrage_persistor import service
+from vitrage_persistor.persistor import listener
 from vitrage_persistor.persistor import service as persistor_service
 from vitrage_persistor.persistor import transport
 
@@ -23,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     conf = service.prepare_service(
         sys.argv[1:] if argv is None else argv, conf=conf)
     try:
+        listener.check_library()
         transport.check_queue(conf)
-    except transport.QueueMismatch as exc:
+    except (listener.LibraryChanged, transport.QueueMismatch) as exc:
         LOG.error('%s', exc)
         return 2
     launcher = os_service.launch(

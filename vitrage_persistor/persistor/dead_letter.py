@@ -43,6 +43,8 @@ REASONS = (CONTENT_TYPE_REFUSED, INVALID_UTF8, NOT_JSON, NOT_OSLO_ENVELOPE,
            BAD_OSLO_MESSAGE, DEAD_LETTERED)
 
 _JSON_TYPES = (None, '', 'application/json')
+# The envelope version oslo.messaging writes and reads (2.0 since 2013).
+_OSLO_VERSION = '2.0'
 _PREFETCH = 50
 
 
@@ -60,9 +62,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def classify(body: bytes, content_type: str | None
-             ) -> tuple[str, str, dict]:
+def classify(body: bytes, content_type: str | None,
+             headers: Any = None) -> tuple[str, str, dict]:
     """``(reason, detail, oslo message or {})`` for one dead letter."""
+    compression = headers.get('compression') if isinstance(
+        headers, dict) else None
+    if compression:
+        return (CONTENT_TYPE_REFUSED, 'compressed (%s): oslo.messaging does '
+                'not compress notifications' % _text(compression), {})
     if content_type not in _JSON_TYPES:
         return (CONTENT_TYPE_REFUSED,
                 'content type %r is not JSON; oslo.messaging\'s consumer '
@@ -73,21 +80,26 @@ def classify(body: bytes, content_type: str | None
         return INVALID_UTF8, 'body is not UTF-8: %s' % exc, {}
     try:
         outer = json.loads(text)
-    except ValueError as exc:
-        return NOT_JSON, 'body is not JSON: %s' % exc, {}
+    except (ValueError, RecursionError) as exc:
+        return NOT_JSON, 'body is not JSON: %s' % (
+            exc if isinstance(exc, ValueError) else 'nested too deeply'), {}
     if not isinstance(outer, dict):
         return (NOT_OSLO_ENVELOPE, 'body is a JSON %s, not an object'
                 % type(outer).__name__, {})
     if 'oslo.message' not in outer:
         return (DEAD_LETTERED, 'a JSON object without an oslo envelope that '
                 'the consumer rejected', outer)
+    version = outer.get('oslo.version')
+    if version != _OSLO_VERSION:
+        return (BAD_OSLO_MESSAGE, 'oslo.version %r is not the %r that '
+                'oslo.messaging reads' % (version, _OSLO_VERSION), {})
     inner = outer['oslo.message']
     if not isinstance(inner, str):
         return (BAD_OSLO_MESSAGE, 'oslo.message is a %s, not a JSON string'
                 % type(inner).__name__, {})
     try:
         message = json.loads(inner)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return BAD_OSLO_MESSAGE, 'oslo.message is not JSON: %s' % exc, {}
     if not isinstance(message, dict):
         return (BAD_OSLO_MESSAGE, 'oslo.message is a JSON %s, not an object'
@@ -98,7 +110,7 @@ def classify(body: bytes, content_type: str | None
 
 def quarantine_record(body: bytes, content_type: str | None, headers: Any):
     """The quarantine row of one dead letter."""
-    reason, why, message = classify(body, content_type)
+    reason, why, message = classify(body, content_type, headers)
     death = _x_death(headers)
     detail = '%s; dead-lettered by RabbitMQ from queue %s (%s, %s time(s)), ' \
              'content type %r, %d bytes' % (
@@ -189,14 +201,22 @@ class DeadLetterDrain:
             # quarantine wants the bytes as they were sent.
             channel.auto_decode = False
             queue = self.declare(channel)
+            # on_decode_error: kombu still hands over a message it could
+            # not decompress (a bad "compression" header), undecoded.
             with kombu.Consumer(channel, queues=[queue],
                                 on_message=self._on_message,
+                                on_decode_error=self._on_decode_error,
                                 prefetch_count=_PREFETCH):
                 while not self._stop.is_set():
                     try:
                         conn.drain_events(timeout=1)
                     except TimeoutError:
                         conn.heartbeat_check()
+
+    def _on_decode_error(self, message, exc) -> None:
+        LOG.debug('dead letter kombu could not decode (%s); quarantining it '
+                  'as received', exc)
+        self._on_message(message)
 
     def _on_message(self, message) -> None:
         data = message.body

@@ -261,8 +261,10 @@ class CoexistenceMixin:
         self.assertEqual(ours, self.count())
         self.assertEqual({}, self.store.quarantine_summary())
         queues = self.rabbit.queues()
+        # the agent's dead-letter queue is there, and empty
         self.assertEqual({'vitrage_persistor.info': 0,
-                          'vitrage_persistor.sample': 0},
+                          'vitrage_persistor.sample': 0,
+                          'vitrage_persistor.dead': 0},
                          {q: m for q, m in queues.items()
                           if q.startswith('vitrage_persistor')})
         self.assertEqual({}, {q: m for q, m in queues.items() if m})

@@ -59,12 +59,15 @@ class Kind:
     """A bad message: bodies to send and what must become of them."""
 
     def __init__(self, name, bodies, reasons, content_type=JSON,
-                 good_events=0):
+                 good_events=0, headers=None, note=False):
         self.name = name
         self.bodies = bodies
         self.reasons = reasons
         self.content_type = content_type
         self.good_events = good_events
+        self.headers = headers
+        # no room for the marker in the body: checked by reason instead
+        self.unmarked = note
 
     @property
     def marker(self):
@@ -118,6 +121,18 @@ def kinds(next_index):
     kind('pickle', lambda m: [b'\x80\x04' + m.encode()],
          {'content_type_refused': 1},
          content_type='application/x-python-serialize')
+    kind('empty_body', lambda m: [b''], {}, note=True)
+    kind('oslo_version_9',
+         lambda m: [json.dumps({'oslo.version': '9.0', 'oslo.message': json.
+                                dumps({'note': m})}).encode()],
+         {'bad_oslo_message': 1})
+    kind('nested_too_deep',
+         lambda m: [('{"m": "%s", "x": ' % m + '[' * 5000 + ']' * 5000 +
+                     '}').encode()],
+         {'not_json': 1})
+    kind('bad_compression', lambda m: [b'not gzip ' + m.encode()],
+         {'content_type_refused': 1}, headers={'compression':
+                                               'application/x-gzip'})
 
     # -- text no database stores ----------------------------------------
     def surrogate(field):
@@ -183,7 +198,7 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
         self.index += 1
         return self.index
 
-    def publish_raw(self, bodies, content_type=JSON):
+    def publish_raw(self, bodies, content_type=JSON, headers=None):
         with kombu.Connection(self.rabbit.url.replace('rabbit://',
                                                       'amqp://')) as conn:
             producer = conn.Producer(serializer=None)
@@ -192,7 +207,7 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
                     data, exchange='', routing_key=QUEUE,
                     content_type=content_type,
                     content_encoding='utf-8' if content_type == JSON
-                    else 'binary', delivery_mode=2)
+                    else 'binary', delivery_mode=2, headers=headers)
 
     def drained(self):
         queues = self.rabbit.queues()
@@ -205,7 +220,7 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
         good = []
         started = time.monotonic()
         for kind in table:
-            self.publish_raw(kind.bodies, kind.content_type)
+            self.publish_raw(kind.bodies, kind.content_type, kind.headers)
             neighbours = [notification(self.next_index()) for _ in range(2)]
             good += [n['payload']['event']['vp_test_index']
                      for n in neighbours]
@@ -229,12 +244,18 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
             got = collections.Counter(
                 r['reason'] for r in rows if kind.marker in _raw_text(r))
             self.assertEqual(kind.reasons, dict(got), kind.name)
+        # the empty body: kombu decodes it to {}, which oslo.messaging
+        # dispatches as a message with no priority
+        self.assertEqual(1, len([r for r in rows if r['raw'] == '{}' and
+                                 r['reason'] == 'bad_priority']),
+                         [(r['reason'], r['raw'][:40]) for r in rows
+                          if r['source'] == 'dispatcher'])
         ids = [r['message_id'] for r in rows if r['message_id']]
         self.assertEqual(len(ids), len(set(ids)))
         self.assertTrue(all(len(i) <= 64 for i in ids), ids)
         sources = collections.Counter(r['source'] for r in rows)
-        self.assertEqual(6, sources['dead_letter'], sources)
-        self.assertEqual(5, sources['dispatcher'], sources)
+        self.assertEqual(9, sources['dead_letter'], sources)
+        self.assertEqual(6, sources['dispatcher'], sources)
         escaped = [r for r in rows if r['text_escaped']]
         self.assertGreaterEqual(len(escaped), 4)
         self.assertLess(elapsed, 90)
@@ -245,7 +266,7 @@ class PoisonTestBase(vp_fixtures.OpportunisticDB, base.TestCase):
         totals = collections.Counter()
         for r in report:
             totals.update(r['counters']['totals'])
-        self.assertEqual(6, totals['dead_lettered'])
+        self.assertEqual(9, totals['dead_lettered'])
         self.assertEqual(1, totals['conflicting_duplicates'])
         self.assertGreaterEqual(totals['duplicates'], 99)
 

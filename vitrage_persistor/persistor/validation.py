@@ -14,7 +14,7 @@ from typing import Any
 
 from vitrage_persistor import envelope
 from vitrage_persistor.persistor import collector_time
-from vitrage_persistor.storage import records
+from vitrage_persistor.storage import records, tenancy
 
 NOT_A_DICT = 'not_a_dict'
 MISSING_TIMESTAMP = 'missing_timestamp'
@@ -160,7 +160,8 @@ def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
         message_id=message_id, collector_timestamp=timestamp,
         event_type=event_type, entity_type=entity_type,
         payload_json=payload_json, publisher_id=publisher_id,
-        sequence=sequence, datasource_action=action)
+        sequence=sequence, datasource_action=action,
+        project_id=tenancy.project_of(event))
 
 
 def _quarantine(message: Any, reason: str, detail: str

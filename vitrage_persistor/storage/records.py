@@ -48,6 +48,8 @@ class EventRecord:
     publisher_id: str = ''
     sequence: int = 0
     datasource_action: str | None = None
+    # storage.tenancy.project_of(event): who may read it through the API
+    project_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +77,7 @@ class StoredEvent:
     entity_type: str
     datasource_action: str | None
     payload: dict
+    project_id: str | None = None
 
     @property
     def order_key(self) -> 'OrderKey':

@@ -248,8 +248,6 @@ class PersistorAPI:
                                   _MAX_TEXT)
         since = params.timestamp('from', q.get('from'))
         before = params.timestamp('to', q.get('to'))
-        if since is not None and before is not None and since > before:
-            raise params.bad_request('from must not be after to')
         projects = self._projects(
             context, params.boolean('all_tenants', q.get('all_tenants')))
         items = self.store.list_events_page(
@@ -296,7 +294,8 @@ class _PublicOrProtected:
 
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO', '').rstrip('/')
-        if path == HEALTHCHECK_PATH:
+        if path == HEALTHCHECK_PATH and environ.get('REQUEST_METHOD') in (
+                'GET', 'HEAD'):
             return self.health(environ, start_response)
         if path in _PUBLIC_PATHS or path == '':
             return self.public(environ, start_response)

@@ -118,6 +118,8 @@ class TestAPI(APITestCase):
         # T0 has .123456: from 2 s keeps events 2 and 3, to 4 s drops 4.
         self.assertEqual(['host-2', 'host-3'],
                          [e['payload']['name'] for e in page['events']])
+        empty = self._get('/v1/events?from=%s&to=%s' % (stamp(4), stamp(2)))
+        self.assertEqual([], empty['events'])
         offset = (t0 + datetime.timedelta(hours=1, seconds=5)).strftime(
             '%Y-%m-%dT%H:%M:%S+01:00')
         page = self._get('/v1/events?from=' + urllib.parse.quote(offset))
@@ -214,18 +216,17 @@ class TestBadInput(APITestCase):
         self._refused('/v1/events?from=yesterday', ['from', 'RFC 3339'])
         self._refused('/v1/events?to=2026-13-01T00:00:00Z', ['to'])
         self._refused('/v1/events?to=0001-01-01T00:00:00%2B01:00', ['to'])
-        self._refused('/v1/events?from=2026-01-02T00:00:00Z'
-                      '&to=2026-01-01T00:00:00Z', ['from', 'to'])
         self._refused('/v1/events?all_tenants=maybe', ['all_tenants'])
 
     def test_not_found_and_read_only(self):
         self._refused('/v1/events/999', ['999'], status=404)
         self._refused('/v1/nothing', ['no such'], status=404)
         self._refused('/v2', ['no such'], status=404)
-        resp = webob.Request.blank('/v1/events', method='POST').get_response(
-            self.app)
-        self.assertEqual(405, resp.status_int)
-        self.assertEqual('GET', resp.headers['Allow'])
+        for path in ('/v1/events', '/healthcheck'):
+            resp = webob.Request.blank(path, method='POST').get_response(
+                self.app)
+            self.assertEqual(405, resp.status_int)
+            self.assertEqual('GET', resp.headers['Allow'])
 
 
 class TestServerFaults(APITestCase):

@@ -1,11 +1,16 @@
 """oslo.policy rules of the API: every route is a read, guarded by a rule.
 
 Defaults follow the secure-RBAC personas: a project ``reader`` may read the
-history; deployers can tighten or loosen each rule in a policy file.
+history of its own project; Vitrage's tenant rules decide which events
+(see ``doc/source/api.rst``). Deployers can tighten or loosen each rule in
+a policy file; ``oslopolicy-sample-generator --namespace vitrage_persistor``
+writes the defaults out.
 """
 
 from oslo_config import cfg
 from oslo_policy import policy
+
+from vitrage_persistor import service
 
 RULES = [
     policy.RuleDefault('context_is_admin', 'role:admin'),
@@ -13,6 +18,21 @@ RULES = [
     policy.DocumentedRuleDefault(
         'persistor:event:get', 'rule:reader',
         'Read stored events.',
+        [{'method': 'GET', 'path': '/v1/events'},
+         {'method': 'GET', 'path': '/v1/events/{id}'}]),
+    policy.DocumentedRuleDefault(
+        'persistor:event:get:all_tenants', 'rule:context_is_admin',
+        'Read the events of every project (all_tenants=true), as '
+        "Vitrage's all_tenants needs admin. A caller with no project in "
+        'its token (noauth, system scope) who passes this rule reads every '
+        'project without asking.',
+        [{'method': 'GET', 'path': '/v1/events?all_tenants=true'},
+         {'method': 'GET', 'path': '/v1/events/{id}?all_tenants=true'}]),
+    policy.DocumentedRuleDefault(
+        'persistor:event:get:no_project', 'rule:context_is_admin',
+        "Read, besides one's own project's, the events that belong to no "
+        'project (hosts, zones, switches, alarms not on a tenant '
+        'resource), as Vitrage shows them to an admin only.',
         [{'method': 'GET', 'path': '/v1/events'},
          {'method': 'GET', 'path': '/v1/events/{id}'}]),
     policy.DocumentedRuleDefault(
@@ -34,3 +54,14 @@ def make_enforcer(conf: cfg.ConfigOpts) -> policy.Enforcer:
 
 def list_rules():
     return RULES
+
+
+def get_enforcer() -> policy.Enforcer:
+    """The enforcer for ``oslopolicy-policy-generator`` and friends.
+
+    They call it without arguments; it reads the usual configuration
+    files of the project, as the API would.
+    """
+    conf = service.make_conf()
+    conf([], project='vitrage-persistor')
+    return make_enforcer(conf)

@@ -20,6 +20,7 @@ def event(item: records.StoredEvent) -> dict:
         'event_type': item.event_type,
         'entity_type': item.entity_type,
         'datasource_action': item.datasource_action,
+        'project_id': item.project_id,
         'payload': item.payload,
     }
 
@@ -42,4 +43,18 @@ def status(counts: dict, quarantine: dict, snapshots: list) -> dict:
         },
         'quarantine': quarantine,
         'snapshots': len(snapshots),
+    }
+
+
+def version(application_url: str) -> dict:
+    """The v1 version document, with links that resolve on this server."""
+    base = application_url.rstrip('/')
+    return {
+        'id': 'v1',
+        'status': 'CURRENT',
+        'links': [
+            {'rel': 'self', 'href': base + '/v1'},
+            {'rel': 'describedby', 'type': 'application/json',
+             'href': base + '/v1/openapi.json'},
+        ],
     }

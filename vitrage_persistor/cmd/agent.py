@@ -11,9 +11,8 @@ from oslo_log import log
 from oslo_service import service as os_service
 
 from vitrage_persistor import service
-from vitrage_persistor.persistor import listener
+from vitrage_persistor.persistor import listener, transport
 from vitrage_persistor.persistor import service as persistor_service
-from vitrage_persistor.persistor import transport
 
 LOG = log.getLogger(__name__)
 

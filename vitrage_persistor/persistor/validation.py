@@ -13,7 +13,7 @@ from typing import Any
 
 from vitrage_persistor import envelope
 from vitrage_persistor.persistor import collector_time, quarantine
-from vitrage_persistor.storage import records
+from vitrage_persistor.storage import records, tenancy
 
 NOT_A_DICT = 'not_a_dict'
 MISSING_TIMESTAMP = 'missing_timestamp'
@@ -153,7 +153,8 @@ def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
         message_id=message_id, collector_timestamp=timestamp,
         event_type=event_type, entity_type=entity_type,
         payload_json=payload_json, publisher_id=publisher_id,
-        sequence=sequence, datasource_action=action, payload_bytes=size)
+        sequence=sequence, datasource_action=action, payload_bytes=size,
+        project_id=tenancy.project_of(event))
 
 
 def _quarantine(message: Any, reason: str, detail: str,

@@ -89,13 +89,14 @@ def _event_row(event: records.EventRecord, now) -> dict:
         'datasource_action': event.datasource_action,
         'stored_at': now,
         'payload': event.payload_json,
+        'project_id': event.project_id,
     }
 
 
 # The event columns in the order of the rows the fast path sends.
 _EVENT_COLUMNS = ('message_id', 'collector_timestamp', 'publisher_id',
                   'sequence', 'event_type', 'entity_type',
-                  'datasource_action', 'stored_at', 'payload')
+                  'datasource_action', 'stored_at', 'payload', 'project_id')
 _PAYLOAD_INDEX = _EVENT_COLUMNS.index('payload')
 # The fast path's insert-ignore, per dialect; the same semantics as
 # _insert_ignore(), written out so the multi-row VALUES can be cached.
@@ -111,7 +112,7 @@ def _event_values(event: records.EventRecord, now) -> tuple:
     return (event.message_id, records.utc_naive(event.collector_timestamp),
             event.publisher_id, event.sequence, event.event_type,
             event.entity_type, event.datasource_action, now,
-            event.payload_json)
+            event.payload_json, event.project_id)
 
 
 def _fast_path_ok(dialect) -> bool:
@@ -231,7 +232,8 @@ def _stored_event(row) -> records.StoredEvent:
         publisher_id=row.publisher_id, sequence=row.sequence,
         event_type=row.event_type, entity_type=row.entity_type,
         datasource_action=row.datasource_action,
-        payload=records.decode_payload(row.payload))
+        payload=records.decode_payload(row.payload),
+        project_id=row.project_id)
 
 
 _ORDER_COLUMNS = (EVENT.c.collector_timestamp, EVENT.c.publisher_id,
@@ -247,6 +249,15 @@ def _key_literal(key: records.OrderKey):
         sa.literal(key.publisher_id, sa.String()),
         sa.literal(key.sequence, sa.BigInteger()),
         sa.literal(key.id, sa.BigInteger()))
+
+
+def _project_clause(projects: Sequence[str | None]):
+    """WHERE clause: the event's project is one of ``projects``."""
+    named = [p for p in projects if p is not None]
+    clauses = [EVENT.c.project_id.in_(named)] if named else []
+    if None in projects:
+        clauses.append(EVENT.c.project_id.is_(None))
+    return sa.or_(*clauses) if clauses else sa.false()
 
 
 class Store:
@@ -423,11 +434,46 @@ class Store:
                 return
             cursor = page[-1].id
 
-    def get_event(self, event_id: int) -> records.StoredEvent | None:
+    def get_event(self, event_id: int,
+                  projects: Sequence[str | None] | None = None
+                  ) -> records.StoredEvent | None:
+        """One event by id; ``projects`` as in :meth:`list_events_page`."""
+        query = sa.select(EVENT).where(EVENT.c.id == event_id)
+        if projects is not None:
+            query = query.where(_project_clause(projects))
         with self._reader() as conn:
-            row = conn.execute(
-                sa.select(EVENT).where(EVENT.c.id == event_id)).first()
+            row = conn.execute(query).first()
         return _stored_event(row) if row is not None else None
+
+    def list_events_page(self, after_id: int = 0, limit: int = 100,
+                         entity_type: str | None = None,
+                         since: datetime.datetime | None = None,
+                         before: datetime.datetime | None = None,
+                         projects: Sequence[str | None] | None = None
+                         ) -> list[records.StoredEvent]:
+        """One page of the API's event listing, in id order.
+
+        Every filter is a WHERE clause, so a page costs one index range
+        scan: ``entity_type`` and ``projects`` have ``(column, id)``
+        indexes. ``since`` is inclusive and ``before`` exclusive, on
+        ``collector_timestamp``. ``projects`` None means every event;
+        otherwise only events of those projects, where None stands for
+        events that belong to no project.
+        """
+        query = (sa.select(EVENT).where(EVENT.c.id > after_id)
+                 .order_by(EVENT.c.id).limit(limit))
+        if entity_type is not None:
+            query = query.where(EVENT.c.entity_type == entity_type)
+        if since is not None:
+            query = query.where(EVENT.c.collector_timestamp >=
+                                records.utc_naive(since))
+        if before is not None:
+            query = query.where(EVENT.c.collector_timestamp <
+                                records.utc_naive(before))
+        if projects is not None:
+            query = query.where(_project_clause(projects))
+        with self._reader() as conn:
+            return [_stored_event(r) for r in conn.execute(query)]
 
     def event_counts(self) -> dict:
         """Counts and bounds of the event table, for status and the API."""
@@ -497,10 +543,11 @@ class Store:
         """How this process names itself in ``agent_report``."""
         return '%s:%d' % (socket.gethostname(), os.getpid())
 
-    def list_quarantine(self, limit: int = 100, source: str | None = None,
+    def list_quarantine(self, limit: int = 100, after_id: int = 0,
+                        source: str | None = None,
                         reason: str | None = None) -> list[dict]:
-        """Quarantine rows in id order, optionally of one source/reason."""
-        query = sa.select(QUARANTINE)
+        """Quarantine rows after ``after_id``, of one source/reason."""
+        query = sa.select(QUARANTINE).where(QUARANTINE.c.id > after_id)
         if source is not None:
             query = query.where(QUARANTINE.c.source == source)
         if reason is not None:

@@ -37,7 +37,8 @@ class Event(Base):
         sa.UniqueConstraint('message_id', name='uniq_event0message_id'),
         sa.Index('ix_event_replay_order', 'collector_timestamp',
                  'publisher_id', 'sequence', 'id'),
-        sa.Index('ix_event_entity_type', 'entity_type'),
+        sa.Index('ix_event_entity_type_id', 'entity_type', 'id'),
+        sa.Index('ix_event_project_id_id', 'project_id', 'id'),
         {'mysql_charset': 'utf8mb4', 'mysql_engine': 'InnoDB'},
     )
 
@@ -51,6 +52,8 @@ class Event(Base):
     datasource_action = sa.Column(sa.String(64), nullable=True)
     stored_at = sa.Column(Timestamp, nullable=False)
     payload = sa.Column(LongText, nullable=False)
+    # storage.tenancy.project_of(payload); NULL for no project
+    project_id = sa.Column(sa.String(64), nullable=True)
 
 
 class GraphSnapshot(Base):

@@ -48,6 +48,8 @@ class EventRecord:
     publisher_id: str = ''
     sequence: int = 0
     datasource_action: str | None = None
+    # storage.tenancy.project_of(event): who may read it through the API
+    project_id: str | None = None
     # UTF-8 size of payload_json, when the producer of the record already
     # knows it (validation does); 0 means "measure it".
     payload_bytes: int = 0
@@ -95,6 +97,7 @@ class StoredEvent:
     entity_type: str
     datasource_action: str | None
     payload: dict
+    project_id: str | None = None
 
     @property
     def order_key(self) -> 'OrderKey':

@@ -4,6 +4,7 @@ The alembic environment lives outside the package; this proves the wheel
 carries it and the installed manage command finds it away from a checkout.
 """
 
+import fcntl
 import glob
 import os
 import subprocess
@@ -34,20 +35,52 @@ def _run(cmd, **kwargs):
 
 
 def wheel_venv() -> str:
-    """Build the wheel once per test process; install it in a new venv."""
+    """Build the wheel once per test run; install it in a new venv.
+
+    stestr's workers run at once, and building in the same checkout at
+    once breaks (the sdist's staging directory is shared): the first
+    worker builds and installs under a file lock, the others reuse it.
+    """
     with _LOCK:
         if 'bin' not in _VENV:
-            work = tempfile.mkdtemp(prefix='vp-wheel-')
-            # sdist first, then the wheel from it: what a release does.
-            _run([sys.executable, '-m', 'build', '--outdir',
-                  os.path.join(work, 'dist'), REPO])
-            (wheel,) = glob.glob(os.path.join(work, 'dist', '*.whl'))
-            venv = os.path.join(work, 'venv')
-            _run([sys.executable, '-m', 'venv', venv])
-            pip = os.path.join(venv, 'bin', 'pip')
-            _run([pip, 'install', '-q', wheel, 'PyMySQL', 'psycopg2-binary'])
+            work = os.path.join(tempfile.gettempdir(),
+                                'vp-wheel-%s' % _run_id())
+            os.makedirs(work, exist_ok=True)
+            with open(os.path.join(work, 'lock'), 'w') as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                venv = os.path.join(work, 'venv')
+                if not os.path.exists(os.path.join(venv, 'done')):
+                    _build_and_install(work, venv)
             _VENV['bin'] = os.path.join(venv, 'bin')
     return _VENV['bin']
+
+
+def _run_id() -> str:
+    """One test run: its process group, and the group leader's start time.
+
+    stestr starts each worker under its own shell, so the workers share
+    the process group of the run, not a parent; the start time keeps a
+    recycled group id from finding an old build.
+    """
+    pgid = os.getpgid(0)
+    try:
+        with open('/proc/%d/stat' % pgid) as f:
+            started = f.read().rsplit(')', 1)[1].split()[19]
+    except OSError:
+        started = 'gone'  # the leader exited; the group id still holds
+    return '%d-%s' % (pgid, started)
+
+
+def _build_and_install(work, venv):
+    dist = tempfile.mkdtemp(dir=work)
+    # sdist first, then the wheel from it: what a release does.
+    _run([sys.executable, '-m', 'build', '--outdir', dist, REPO])
+    (wheel,) = glob.glob(os.path.join(dist, '*.whl'))
+    _run([sys.executable, '-m', 'venv', '--clear', venv])
+    pip = os.path.join(venv, 'bin', 'pip')
+    _run([pip, 'install', '-q', wheel, 'PyMySQL', 'psycopg2-binary'])
+    with open(os.path.join(venv, 'done'), 'w'):
+        pass
 
 
 class WheelInstall:
@@ -75,3 +108,17 @@ class WheelInstall:
 globals().update(func_fixtures.backend_classes(
     'TestWheelInstall', (WheelInstall, func_fixtures.OpportunisticDB,
                          base.TestCase), {}))
+
+
+class TestWheelContents(base.TestCase):
+    """What the API needs at run time is in the wheel, not only the tree."""
+
+    def test_wsgi_script_and_openapi_document_are_installed(self):
+        bin_dir = wheel_venv()
+        self.assertTrue(os.path.isfile(os.path.join(
+            bin_dir, 'vitrage-persistor-api-wsgi')))
+        out = _run([os.path.join(bin_dir, 'python'), '-c',
+                    'from vitrage_persistor.api import app; '
+                    'print(len(app.load_openapi(10)["paths"]))'],
+                   cwd=self.state_dir, env=dict(os.environ, PYTHONPATH=''))
+        self.assertGreater(int(out), 5)

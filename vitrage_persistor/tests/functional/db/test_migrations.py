@@ -27,6 +27,10 @@ class MigrationWalk:
         revisions = list(reversed(list(scripts.walk_revisions())))
         self.assertIsNone(migration.current(self.store))
         for revision in revisions:
+            prepare = getattr(self, '_pre_upgrade_%s' % revision.revision,
+                              None)
+            if prepare is not None:
+                prepare(self.store.engine)
             migration.upgrade(self.store, revision.revision)
             self.assertEqual(revision.revision, migration.current(self.store))
             check = getattr(self, '_check_%s' % revision.revision, None)
@@ -85,6 +89,41 @@ class MigrationWalk:
             conn.execute(sa.text('DELETE FROM quarantine'))
         self.assertEqual(('endpoint', 'json'), tuple(row[:2]))
         self.assertFalse(row[2])
+
+    _PROJECT_PAYLOADS = {
+        'm-instance': '{"tenant_id":"p1","name":"vm-1"}',
+        'm-volume': '{"os-vol-tenant-attr:tenant_id":"p2"}',
+        'm-versioned': '{"nova_object.data":{"tenant_id":"p3"}}',
+        'm-host': '{"vitrage_entity_type":"nova.host"}',
+        'm-list': '[1]',
+    }
+
+    def _pre_upgrade_32d76e9b4241(self, engine):
+        with engine.begin() as conn:
+            for message_id, payload in self._PROJECT_PAYLOADS.items():
+                conn.execute(sa.text(
+                    "INSERT INTO event (message_id, collector_timestamp, "
+                    "publisher_id, sequence, event_type, entity_type, "
+                    "stored_at, payload) VALUES (:m, :t, 'p', 0, 'e', "
+                    "'x', :t, :p)"),
+                    {'m': message_id, 'p': payload,
+                     't': '2026-01-01 00:00:00.000001'})
+
+    def _check_32d76e9b4241(self, engine):
+        with engine.begin() as conn:
+            projects = dict(conn.execute(sa.text(
+                'SELECT message_id, project_id FROM event')).all())
+            conn.execute(sa.text('DELETE FROM event'))
+        self.assertEqual({'m-instance': 'p1', 'm-volume': 'p2',
+                          'm-versioned': 'p3', 'm-host': None,
+                          'm-list': None}, projects)
+        indexes = {i['name']: i['column_names']
+                   for i in sa.inspect(engine).get_indexes('event')}
+        self.assertEqual(['project_id', 'id'],
+                         indexes['ix_event_project_id_id'])
+        self.assertEqual(['entity_type', 'id'],
+                         indexes['ix_event_entity_type_id'])
+        self.assertNotIn('ix_event_entity_type', indexes)
 
 
 class ModelsMatchMigrations(test_migrations.ModelsMigrationsSync):

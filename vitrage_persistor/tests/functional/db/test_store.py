@@ -4,7 +4,7 @@ import datetime
 import json
 import uuid
 
-from vitrage_persistor.storage import records
+from vitrage_persistor.storage import records, tenancy
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 
@@ -22,7 +22,7 @@ def make_event(i, payload=None, ts=None, publisher='host-a', seq=None,
         event_type='vitrage.persistor.event', entity_type=entity_type,
         payload_json=records.encode_payload(payload),
         publisher_id=publisher, sequence=i if seq is None else seq,
-        datasource_action='update')
+        datasource_action='update', project_id=tenancy.project_of(payload))
 
 
 class StoreContract:

@@ -45,3 +45,9 @@ class EventsTest(base.BaseTest):
         if self.reader_client is not self.admin_client:
             self.assertRaises(exceptions.Forbidden,
                               self.reader_client.list_quarantine)
+
+    @decorators.idempotent_id('e6f4a0b3-5d8c-4e9f-8a1b-3c4d5e6f7c06')
+    def test_unknown_parameter_is_refused(self):
+        err = self.assertRaises(exceptions.BadRequest,
+                                self.client.list_events, since='yesterday')
+        self.assertIn('since', str(err.resp_body))

@@ -1,6 +1,7 @@
 """REST client of the vitrage-persistor API for tempest."""
 
 import json
+import urllib.parse
 
 from tempest.lib.common import rest_client
 
@@ -42,7 +43,7 @@ class PersistorClient(rest_client.RestClient):
         return self._get_json('v1/status')
 
     def list_events(self, **params):
-        query = '&'.join('%s=%s' % kv for kv in sorted(params.items()))
+        query = urllib.parse.urlencode(sorted(params.items()))
         return self._get_json('v1/events' + ('?' + query if query else ''))
 
     def show_event(self, event_id):

@@ -52,6 +52,14 @@ class TestClassify(base.TestCase):
         self.assertEqual('snapshot', item.datasource_action)
         self.assertEqual(_event(), records.decode_payload(item.payload_json))
 
+    def test_project_is_taken_as_vitrage_would(self):
+        self.assertIsNone(self.classify(_message()).project_id)
+        instance = _event(vitrage_entity_type='nova.instance',
+                          tenant_id='p-1')
+        item = self.classify(_message(payload=envelope.wrap(instance, STAMP,
+                                                            1)))
+        self.assertEqual('p-1', item.project_id)
+
     def test_good_bare_event(self):
         item = self.classify(_message(payload=_event()))
         self.assertIsInstance(item, records.EventRecord)

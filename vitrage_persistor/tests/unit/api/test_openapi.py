@@ -1,0 +1,49 @@
+"""The committed OpenAPI document describes exactly the routes served."""
+
+import yaml
+
+from vitrage_persistor.api import app as api_app
+from vitrage_persistor.tests.unit.api import test_app
+
+
+def _document():
+    with open(api_app.OPENAPI_PATH, encoding='utf-8') as f:
+        return yaml.safe_load(f)
+
+
+class TestOpenAPI(test_app.APITestCase):
+
+    def test_every_route_is_described_and_nothing_else(self):
+        served = {r.template for r in api_app.ROUTES}
+        served.add(api_app.HEALTHCHECK_PATH)
+        self.assertEqual(served, set(_document()['paths']))
+
+    def test_every_route_is_a_get_with_its_documented_parameters(self):
+        document = _document()
+        for route in api_app.ROUTES:
+            operations = document['paths'][route.template]
+            self.assertEqual(['get'], list(operations), route.template)
+            names = set()
+            for param in operations['get'].get('parameters', []):
+                if '$ref' in param:
+                    param = document['components']['parameters'][
+                        param['$ref'].rsplit('/', 1)[1]]
+                names.add(param['name'])
+            placeholders = {s[1:-1] for s in route.segments
+                            if s.startswith('{')}
+            self.assertTrue(placeholders <= names, route.template)
+
+    def test_served_document_has_this_deployments_page_size(self):
+        served = self._get('/v1/openapi.json')
+        self.assertEqual(self.MAX_LIMIT, served['components']['parameters'][
+            'Limit']['schema']['maximum'])
+        as_yaml = self._response('/v1/openapi.yaml')
+        self.assertEqual('application/yaml', as_yaml.content_type)
+        self.assertEqual(served, yaml.safe_load(as_yaml.text))
+        self.assertEqual(set(_document()['paths']), set(served['paths']))
+
+    def test_unknown_parameters_are_refused_on_every_route(self):
+        for route in api_app.ROUTES:
+            path = route.template.replace('{event_id}', '1')
+            body = self._get(path + '?bogus_param=1', status=400)
+            self.assertIn('bogus_param', body['error']['message'])

@@ -234,7 +234,9 @@ class PersistorAPI:
         self._query(req)
         return _json(views.status(self.store.event_counts(),
                                   self.store.quarantine_summary(),
-                                  self.store.list_snapshots()))
+                                  self.store.list_snapshots(),
+                                  self.store.quarantine_by_source(),
+                                  self.store.agent_reports()))
 
     def list_events(self, req, context):
         q = self._query(req, 'after_id', 'limit', 'entity_type', 'from',

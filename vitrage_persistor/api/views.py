@@ -31,7 +31,28 @@ def quarantined(row: dict) -> dict:
     return out
 
 
-def status(counts: dict, quarantine: dict, snapshots: list) -> dict:
+def status(counts: dict, quarantine: dict, snapshots: list,
+           by_source: dict | None = None,
+           agent_reports: list | None = None) -> dict:
+    """The status document.
+
+    ``counters`` holds what operators watch for poison messages: the
+    quarantine's totals (dead-lettered, conflicting duplicates) come from
+    the table and survive restarts; ``redeliveries`` is the sum of the
+    agent workers' own counts since each started (``agents``).
+    """
+    by_source = by_source or {}
+    agent_reports = agent_reports or []
+    totals: dict = {}
+    agents = []
+    for report in agent_reports:
+        worker = report['counters'].get('totals', {})
+        for key, value in worker.items():
+            totals[key] = totals.get(key, 0) + value
+        agents.append({'agent': report['agent'],
+                       'started_at': timestamp(report['started_at']),
+                       'reported_at': timestamp(report['reported_at']),
+                       'totals': worker})
     return {
         'events': {
             'count': counts['count'],
@@ -42,6 +63,15 @@ def status(counts: dict, quarantine: dict, snapshots: list) -> dict:
             'by_entity_type': counts['by_entity_type'],
         },
         'quarantine': quarantine,
+        'quarantine_by_source': by_source,
+        'counters': {
+            'quarantined': sum(quarantine.values()),
+            'dead_lettered': by_source.get('dead_letter', 0),
+            'conflicting_duplicates': quarantine.get(
+                'conflicting_duplicate', 0),
+            'redeliveries': totals.get('duplicates', 0),
+        },
+        'agents': agents,
         'snapshots': len(snapshots),
     }
 

@@ -136,6 +136,36 @@ class TestAPI(APITestCase):
         rows = self._get('/v1/quarantine')['quarantine']
         self.assertEqual('not_a_dict', rows[0]['reason'])
 
+    def test_status_counts_poison_messages(self):
+        self.store.add_batch([], [
+            records.QuarantineRecord(reason='not_json', detail='d',
+                                     raw='x', source='dead_letter',
+                                     raw_format='text'),
+            records.QuarantineRecord(reason='conflicting_duplicate',
+                                     detail='d', raw='{}',
+                                     message_id='m~1'),
+            records.QuarantineRecord(reason='bad_priority', detail='d',
+                                     raw='{}', source='dispatcher',
+                                     text_escaped=True)])
+        started = datetime.datetime(2026, 12, 1, 3, 12)
+        self.store.report_agent('h1:10', started,
+                                {'totals': {'duplicates': 4, 'stored': 9}})
+        self.store.report_agent('h2:11', started,
+                                {'totals': {'duplicates': 3}})
+        status = self._get('/v1/status')
+        self.assertEqual({'quarantined': 3, 'dead_lettered': 1,
+                          'conflicting_duplicates': 1, 'redeliveries': 7},
+                         status['counters'])
+        self.assertEqual({'dead_letter': 1, 'endpoint': 1,
+                          'dispatcher': 1}, status['quarantine_by_source'])
+        self.assertEqual({'h1:10', 'h2:11'},
+                         {a['agent'] for a in status['agents']})
+        rows = self._get('/v1/quarantine')['quarantine']
+        self.assertEqual(['dead_letter', 'endpoint', 'dispatcher'],
+                         [r['source'] for r in rows])
+        self.assertEqual([False, False, True],
+                         [r['text_escaped'] for r in rows])
+
     def test_quarantine_is_paged(self):
         self.store.add_batch([], [
             records.QuarantineRecord(reason='r%d' % i, detail='d', raw=None,

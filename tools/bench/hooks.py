@@ -2,7 +2,7 @@
 """Vitrage driver+processor throughput with and without the persistor hooks.
 
 Runs the real Vitrage 15.0.1 drivers through driver_exec into the real
-Processor (see vitrage_persistor/tests/functional/hooks/harness.py):
+Processor (see vitrage_persistor/demo/harness.py):
 without hooks (baseline), with the collector hook sending from threads
 (``[persistor_hooks] sender = thread``) and from the sender process
 (``sender = process``), to a RabbitMQ vhost. The three alternate within

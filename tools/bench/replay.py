@@ -3,7 +3,7 @@
 
 Not a test: it prints figures, each next to the baseline measured in the
 same run on the same events (a long trace from Vitrage's own mocks, see
-``vitrage_persistor/tests/unit/replay/trace.py``):
+``vitrage_persistor/tests/common/trace.py``):
 
 * throughput: ``graph_at`` from the database (read, decode, deep-copy,
   pinned clock, Vitrage's Processor) vs Vitrage's ``Processor`` fed the

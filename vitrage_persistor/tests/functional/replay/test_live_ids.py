@@ -1,6 +1,6 @@
 """Replay gives vertices the vitrage_ids the live vitrage-graph gave them.
 
-Vitrage's real collector path (``tests/functional/hooks/harness.py``:
+Vitrage's real collector path (``vitrage_persistor/demo/harness.py``:
 drivers, ``DriverExec``, pushed notifications, the ``ConsistencyEnforcer``
 and the ``Processor``) runs with the collector hook installed; the hook
 publishes to a fresh RabbitMQ vhost, the real agent stores the events, and

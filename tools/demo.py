@@ -25,17 +25,19 @@ import time
 # isort: off
 # The threading backend must be chosen before oslo.messaging (which imports
 # oslo.service) is imported; keep this first.
-import vitrage_persistor.cmd  # noqa: F401
+from vitrage_persistor import oslo_backend
+
+oslo_backend.use_threading()
 # isort: on
 
-import oslo_messaging
+import oslo_messaging  # noqa: E402
 
-from vitrage_persistor import envelope, service
-from vitrage_persistor.hooks import install as hooks_install
-from vitrage_persistor.persistor import service as agent_service
-from vitrage_persistor.storage import api as storage_api
-from vitrage_persistor.storage import migration
-from vitrage_persistor.tests.functional.hooks import harness
+from vitrage_persistor import service, wire  # noqa: E402
+from vitrage_persistor.demo import harness  # noqa: E402
+from vitrage_persistor.persistor import service as agent_service  # noqa
+from vitrage_persistor.publish.hooks import install as hooks_install  # noqa
+from vitrage_persistor.storage import api as storage_api  # noqa: E402
+from vitrage_persistor.storage import migration  # noqa: E402
 
 TOPIC = 'vitrage_persistor_demo'
 
@@ -87,7 +89,7 @@ def main(state_dir: str) -> int:
     url = broker_url()
     if url:
         print('transport: RabbitMQ on 127.0.0.1:5672 (topic %s, queue '
-              '%s.%s)' % (TOPIC, TOPIC, envelope.PRIORITY))
+              '%s.%s)' % (TOPIC, TOPIC, wire.PRIORITY))
     else:
         url = 'fake://'
         print('transport: no RabbitMQ answers on 127.0.0.1:5672, so the '
@@ -147,8 +149,8 @@ def main(state_dir: str) -> int:
     store.dispose()
     with open(os.path.join(state_dir, 'times.json'), 'w') as f:
         json.dump({'config': conf_file,
-                   't1': envelope.format_timestamp(t1),
-                   't2': envelope.format_timestamp(t2)}, f)
+                   't1': wire.format_timestamp(t1),
+                   't2': wire.format_timestamp(t2)}, f)
     return 0
 
 

@@ -171,11 +171,12 @@ echo "== publishing events for the API to serve"
 "$HARNESS_VENV/bin/python" - "$VITRAGE_PERSISTOR_CONF" <<'PY'
 import sys, time
 import vitrage_persistor.cmd  # noqa: F401
-from vitrage_persistor import notifier, service
+from vitrage_persistor import service
+from vitrage_persistor.publish import publisher as publisher_mod
 from vitrage_persistor.storage import api as storage_api
 conf = service.prepare_service(['--config-file', sys.argv[1]],
                                setup_logging=False)
-publisher = notifier.Publisher(conf, 'driver', register_atexit=False)
+publisher = publisher_mod.Publisher(conf, 'driver', register_atexit=False)
 for n in range(5):
     publisher.publish({'vitrage_entity_type': 'nova.host',
                        'vitrage_datasource_action': 'snapshot',

@@ -2,7 +2,7 @@
 """Vitrage driver+processor throughput with and without the persistor hooks.
 
 Runs the real Vitrage 15.0.1 drivers through driver_exec into the real
-Processor (see vitrage_persistor/tests/functional/hooks/harness.py):
+Processor (see vitrage_persistor/demo/harness.py):
 without hooks (baseline), with the collector hook sending from threads
 (``[persistor_hooks] sender = thread``) and from the sender process
 (``sender = process``), to a RabbitMQ vhost. The three alternate within
@@ -28,8 +28,8 @@ import vitrage_persistor.cmd  # noqa: F401  (threading backend first)
 warnings.filterwarnings('ignore')
 
 from vitrage_persistor import service  # noqa: E402
-from vitrage_persistor.hooks import install  # noqa: E402
-from vitrage_persistor.tests.functional.hooks import harness  # noqa: E402
+from vitrage_persistor.demo import harness  # noqa: E402
+from vitrage_persistor.publish.hooks import install  # noqa: E402
 
 MODES = ('baseline', 'again', 'thread', 'process', 'paused', 'unbundled')
 # 'again': no hooks either; its slowdown against 'baseline' is the noise
@@ -52,9 +52,9 @@ def cpu_self():
 
 def cpu_children(installed):
     """CPU seconds of the sender processes (their /proc stat)."""
-    return cpu_of([pub._child.proc.pid
+    return cpu_of([pub.sender_pid()
                    for pub in installed.publishers.values()
-                   if pub._child is not None])
+                   if pub.sender_pid() is not None])
 
 
 def broker_pids():
@@ -101,14 +101,14 @@ def pin(installs, brokers):
     os.sched_setaffinity(0, {0})   # this (the calling, Vitrage's) thread
     for inst in installs.values():
         for publisher in inst.publishers.values():
-            set_affinity(publisher._child.proc.pid, {1})
+            set_affinity(publisher.sender_pid(), {1})
     for pid in brokers:
         set_affinity(pid, {1})
 
 
 def signal_children(installed, signum):
     for publisher in installed.publishers.values():
-        os.kill(publisher._child.proc.pid, signum)
+        os.kill(publisher.sender_pid(), signum)
 
 
 def interval(values, baselines):

@@ -39,7 +39,7 @@ def inner(args):
     sys.path.insert(0, HERE)
     import hooks as bench  # tools/bench/hooks.py
 
-    from vitrage_persistor.tests.functional.hooks import harness
+    from vitrage_persistor.demo import harness
 
     fixture = harness.configure_vitrage()
     try:

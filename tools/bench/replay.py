@@ -3,7 +3,7 @@
 
 Not a test: it prints figures, each next to the baseline measured in the
 same run on the same events (a long trace from Vitrage's own mocks, see
-``vitrage_persistor/tests/unit/replay/trace.py``):
+``vitrage_persistor/tests/common/trace.py``):
 
 * throughput: ``graph_at`` from the database (read, decode, deep-copy,
   pinned clock, Vitrage's Processor) vs Vitrage's ``Processor`` fed the
@@ -79,7 +79,7 @@ def _baseline(conf, events):
     from vitrage.graph.driver.networkx_graph import NXGraph
 
     from vitrage_persistor.replay import processor as processor_mod
-    from vitrage_persistor.tests.unit.replay import trace
+    from vitrage_persistor.tests.common import trace
     processor_mod._configure_vitrage(conf.replay.datasources_values_dir,
                                      list(conf.replay.datasource_types))
     TransformerBase.key_to_uuid_cache = {}
@@ -207,7 +207,7 @@ def steady_snapshots(scale):
     deleted, so the graph, and the processor's cost per event, stay the
     same however many are applied.
     """
-    from vitrage_persistor.tests.unit.replay import trace
+    from vitrage_persistor.tests.common import trace
     pool = [e for e in trace.build_trace(rounds=1, scale=scale)
             if e.get('vitrage_datasource_action') == 'init_snapshot']
     events = []
@@ -221,7 +221,7 @@ def steady_snapshots(scale):
 
 
 def _standby_section(args, tmp, values, events):
-    from vitrage_persistor.tests.unit.replay import trace
+    from vitrage_persistor.tests.common import trace
     # The standby runs on its own history of --standby-history events:
     # the processor's own rate falls as the graph grows (it scans all
     # vertices for some events), and a standby can never beat it.
@@ -269,8 +269,7 @@ def main():
         return rss_probe(db, values, float(fraction), stream == '1')
 
     from vitrage_persistor.replay import engine
-    from vitrage_persistor.tests.unit.replay import base as replay_base
-    from vitrage_persistor.tests.unit.replay import trace
+    from vitrage_persistor.tests.common import replay_base, trace
 
     tmp = tempfile.mkdtemp(prefix='vp-bench-replay-')
     db_url = args.db or 'sqlite:///%s/bench.sqlite' % tmp

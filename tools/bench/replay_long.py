@@ -137,7 +137,7 @@ def main():
         return
 
     from vitrage_persistor.replay import engine
-    from vitrage_persistor.tests.unit.replay import base as replay_base
+    from vitrage_persistor.tests.common import replay_base
     tmp = tempfile.mkdtemp(prefix='vp_bench_long_')
     db_url = args.db or 'sqlite:///%s/bench.sqlite' % tmp
     values = replay_base.datasources_values_dir()

@@ -2,12 +2,12 @@
 
 import datetime
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
 from vitrage_persistor.storage import records
 
 
 def timestamp(value: datetime.datetime | None) -> str | None:
-    return envelope.format_timestamp(value) if value is not None else None
+    return wire.format_timestamp(value) if value is not None else None
 
 
 def event(item: records.StoredEvent) -> dict:

@@ -4,12 +4,6 @@ The threading backend of oslo.service is chosen here, before anything else
 imports oslo.service: the project never uses eventlet.
 """
 
-import warnings
+from vitrage_persistor import oslo_backend
 
-# Vitrage (an optional extra) installs eventlet; futurist then imports it and
-# warns on every command. We never use it.
-warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-
-from oslo_service import backend  # noqa: E402
-
-backend.init_backend(backend.BackendType.THREADING)
+oslo_backend.use_threading()

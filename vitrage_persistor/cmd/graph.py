@@ -20,7 +20,7 @@ def main() -> int | None:
 
     from vitrage.cli import graph as vitrage_graph  # the [vitrage] extra
 
-    from vitrage_persistor.hooks import install
+    from vitrage_persistor.publish.hooks import install
 
     install.install(conf)
     return vitrage_graph.main()

@@ -80,13 +80,17 @@ def _add_db_parsers(subparsers):
                       ).set_defaults(func=_db_history)
 
 
+class CommandError(Exception):
+    """A failure a command explains itself, e.g. ``replay error: ...``."""
+
+
 def _expire(conf, store):
     # Imported here: replay needs vitrage, the other commands do not.
     from vitrage_persistor.replay import engine, errors, retention
     try:
         result = retention.expire(conf, engine.Replayer(conf, store))
     except errors.ReplayError as exc:
-        raise RuntimeError(str(exc)) from exc
+        raise CommandError('replay error: %s' % exc) from exc
     if result.base_snapshot is None:
         print('nothing expired: %s' % result.reason)
     else:
@@ -151,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     store = storage_api.Store.from_conf(conf, max_retries=0)
     try:
         conf.command.func(conf, store)
+    except CommandError as exc:
+        print('vitrage-persistor-manage: %s' % _one_line(exc),
+              file=sys.stderr)
+        return 1
     except (db_exception.DBError, sqlalchemy.exc.SQLAlchemyError,
             OSError, RuntimeError) as exc:
         print('vitrage-persistor-manage: database error: %s' % _one_line(

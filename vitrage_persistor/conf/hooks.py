@@ -67,7 +67,8 @@ OPTS = [
              'kombu and oslo.messaging spend more CPU per message than '
              'Vitrage\'s processor spends per event. "process" (default) '
              'runs them in a child process (python -m '
-             'vitrage_persistor.sender, one per hook and per vitrage-graph '
+             'vitrage_persistor.publish.child, one per hook and per '
+             'vitrage-graph '
              'worker), fed in batches of marshal-encoded events, so '
              'vitrage-graph only encodes, queues and writes to a pipe. '
              '"thread" sends from threads of vitrage-graph, which '
@@ -101,7 +102,7 @@ OPTS = [
         min=1,
         max=10000,
         help='Most events a sender puts in one notification (a "bundle", '
-             'see vitrage_persistor.envelope). A sender bundles what is '
+             'see vitrage_persistor.wire). A sender bundles what is '
              'queued when it is free, so a quiet vitrage-graph still sends '
              'each event at once, and a busy one pays RabbitMQ\'s '
              'per-message cost (confirm, routing, the agent\'s listener) '

@@ -18,7 +18,7 @@ OPTS = [
         default=500,
         min=1,
         help='Largest number of notifications written in one database '
-             'transaction (the seed\'s bulk_limit). Bigger batches raise '
+             'transaction. Bigger batches raise '
              'throughput and memory use and hold more unacknowledged '
              'messages in flight (see prefetch_batches). On a 2-core '
              'host with PostgreSQL, 500 leaves the database under a '

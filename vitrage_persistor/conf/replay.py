@@ -7,12 +7,11 @@ GROUP = 'replay'
 OPTS = [
     cfg.StrOpt(
         'processor',
-        default='auto',
-        choices=[('auto', 'vitrage when installed, else builtin'),
-                 ('vitrage', "Vitrage's own entity-graph processor"),
-                 ('builtin', 'the dependency-free processor')],
-        help='Which processor applies events during replay. Vitrage\'s own '
-             'processor builds exactly the graph vitrage-graph would have.'),
+        default='vitrage',
+        choices=[('vitrage', "Vitrage's own entity-graph processor")],
+        help='Which processor applies events during replay. There is one: '
+             'Vitrage\'s own (the [vitrage] extra), which builds exactly '
+             'the graph vitrage-graph would have.'),
     cfg.StrOpt(
         'datasources_values_dir',
         default='/etc/vitrage/datasources_values',

@@ -3,7 +3,7 @@
 The documented order, first that is present wins:
 
 1. the hook's stamp (``collector_timestamp`` in the envelope, see
-   :mod:`vitrage_persistor.envelope`): the time the collector handed the
+   :mod:`vitrage_persistor.wire`): the time the collector handed the
    event on, written by the process that saw it first;
 2. the event's own ``vitrage_sample_date``, set by Vitrage's
    ``DriverBase`` when it enriched the event (a publisher that is not one of

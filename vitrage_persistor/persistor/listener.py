@@ -37,7 +37,7 @@ from oslo_log import log
 from oslo_messaging.notify import dispatcher as notify_dispatcher
 from oslo_messaging.notify import listener as notify_listener
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
 from vitrage_persistor.storage import records
 
 LOG = log.getLogger(__name__)
@@ -137,7 +137,7 @@ class GuardedBatchDispatcher(notify_dispatcher.BatchNotificationDispatcher):
     """
 
     def __init__(self, endpoints: Sequence, quarantine: Callable,
-                 serializer=None, priority: str = envelope.PRIORITY):
+                 serializer=None, priority: str = wire.PRIORITY):
         super().__init__(endpoints, serializer)
         self._quarantine = quarantine
         self._priority = priority

@@ -17,9 +17,9 @@ mismatch a clear error before any worker starts.
 import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log
-from oslo_messaging import opts as messaging_opts
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
+from vitrage_persistor.conf import messaging as messaging_conf
 
 LOG = log.getLogger(__name__)
 
@@ -36,8 +36,7 @@ def set_defaults(conf: cfg.ConfigOpts) -> None:
     Call before the config files are parsed, so a file can still say
     ``amqp_durable_queues = false``.
     """
-    for group, opts in messaging_opts.list_opts():
-        conf.register_opts(opts, group=group)
+    messaging_conf.register_opts(conf)
     conf.set_default('amqp_durable_queues', True, group=RABBIT_GROUP)
 
 
@@ -86,7 +85,7 @@ def queue_name(conf: cfg.ConfigOpts) -> str:
     after the pool.
     """
     return conf.persistor.pool or '%s.%s' % (conf.persistor.topic,
-                                             envelope.PRIORITY)
+                                             wire.PRIORITY)
 
 
 def connection_kwargs(conf: cfg.ConfigOpts) -> dict | None:

@@ -11,7 +11,7 @@ transaction, so a batch with one bad message still stores the good ones.
 import math
 from typing import Any
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
 from vitrage_persistor.persistor import collector_time, quarantine
 from vitrage_persistor.storage import records, tenancy
 
@@ -104,17 +104,22 @@ def _encode(event: dict, max_payload_bytes: int) -> tuple[str, int]:
     return text, size
 
 
-def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
-    """Raise :class:`Rejected` or return the row; once per message."""
+def _check(message: dict, max_payload_bytes: int,
+           read: wire.Envelope | None = None) -> records.EventRecord:
+    """Raise :class:`Rejected` or return the row; once per message.
+
+    ``read`` is the event's envelope when the caller already read it (an
+    item of a bundle); otherwise the message's payload is read.
+    """
     event_type = message.get('event_type')
     publisher_id = message.get('publisher_id') or ''
     metadata = message.get('metadata') or {}
     message_id = metadata.get('message_id')
     if (not isinstance(event_type, str)
-            or not event_type.startswith(envelope.EVENT_TYPE_PREFIX)
+            or not event_type.startswith(wire.EVENT_TYPE_PREFIX)
             or len(event_type) > _MAX_NAME_LEN or _bad_text(event_type)):
         raise Rejected(WRONG_EVENT_TYPE, 'event_type %r does not start with '
-                       '%r' % (event_type, envelope.EVENT_TYPE_PREFIX))
+                       '%r' % (event_type, wire.EVENT_TYPE_PREFIX))
     if not isinstance(message_id, str) or not message_id or \
             len(message_id) > _MAX_ID_LEN or _bad_text(message_id):
         raise Rejected(NO_MESSAGE_ID, 'message_id %r' % (message_id,))
@@ -122,9 +127,9 @@ def _check(message: dict, max_payload_bytes: int) -> records.EventRecord:
             len(publisher_id) > _MAX_NAME_LEN or _bad_text(publisher_id):
         raise Rejected(BAD_ENVELOPE, 'publisher_id %r' % (publisher_id,))
 
-    payload = message.get('payload')
-    enveloped = isinstance(payload, dict) and envelope.ENVELOPE_KEY in payload
-    event, hook_stamp, sequence = envelope.unwrap(payload)
+    if read is None:
+        read = wire.unwrap(message.get('payload'))
+    event, hook_stamp, sequence, enveloped = read
     if not isinstance(event, dict):
         raise Rejected(NOT_A_DICT, '%s is a %s, not a dict' % (
             'envelope event' if enveloped else 'payload',
@@ -179,7 +184,8 @@ def _quarantine(message: Any, reason: str, detail: str,
                              id_suffix=id_suffix)
 
 
-def classify(message: Any, max_payload_bytes: int
+def classify(message: Any, max_payload_bytes: int,
+             read: wire.Envelope | None = None
              ) -> records.EventRecord | records.QuarantineRecord:
     """Turn one message of a batch into a row for one of the two tables.
 
@@ -191,7 +197,7 @@ def classify(message: Any, max_payload_bytes: int
         return _quarantine(message, NOT_A_DICT, 'message is a %s' %
                            type(message).__name__)
     try:
-        return _check(message, max_payload_bytes)
+        return _check(message, max_payload_bytes, read)
     except Rejected as exc:
         return _quarantine(message, exc.reason, exc.detail)
 
@@ -200,7 +206,7 @@ def classify_message(message: Any, max_payload_bytes: int
                      ) -> list[records.EventRecord | records.QuarantineRecord]:
     """Rows for one notification: one per event it carries.
 
-    A bundle (:func:`vitrage_persistor.envelope.wrap_bundle`) gives one row
+    A bundle (:func:`vitrage_persistor.wire.wrap_bundle`) gives one row
     per item, each checked like a notification of its own that has the
     bundle's ``publisher_id``, ``event_type`` and ``timestamp`` and the
     item's ``message_id``; a bad item is quarantined alone and its
@@ -208,7 +214,7 @@ def classify_message(message: Any, max_payload_bytes: int
     list is quarantined whole. Any other notification gives one row
     (:func:`classify`).
     """
-    items = (envelope.bundle_items(message.get('payload'))
+    items = (wire.bundle_items(message.get('payload'))
              if isinstance(message, dict) else None)
     if items is None:
         return [classify(message, max_payload_bytes)]
@@ -237,11 +243,8 @@ def classify_message(message: Any, max_payload_bytes: int
                 else 'bundle item %d has message_id %r' % (index, item_id),
                 id_suffix='#%d' % index))
             continue
-        payload = dict(item)
-        del payload['message_id']
-        payload[envelope.ENVELOPE_KEY] = envelope.ENVELOPE_VERSION
         rows.append(classify(
-            dict(message, payload=payload,
+            dict(message, payload=item,
                  metadata=dict(metadata, message_id=item_id)),
-            max_payload_bytes))
+            max_payload_bytes, wire.unwrap_item(item)))
     return rows

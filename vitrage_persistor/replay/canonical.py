@@ -10,9 +10,9 @@ predecessor, so the n-th vertex of a key, in insertion order, is
 ``<key>#n``.
 """
 
-import hashlib
-import json
 from typing import Any
+
+from vitrage_persistor.replay import graph_json
 
 # Properties the processor takes from the wall clock (mark_deleted); only
 # normalised on request, when the live graph's clock was not pinned.
@@ -23,7 +23,7 @@ _WALL_CLOCK = {'vertex': 'vitrage_sample_timestamp',
 def _vertex_keys(graph, id_cache: dict | None) -> dict[str, str]:
     keys: dict[str, str] = {}
     seen: dict[str, int] = {}
-    for vid, props in graph._g.nodes(data=True):
+    for vid, props in graph_json.nx_graph(graph).nodes(data=True):
         cached = props.get('vitrage_cached_id')
         if not cached:
             keys[vid] = 'NO_CACHED_ID:' + vid
@@ -50,15 +50,16 @@ def canonical(graph, id_cache: dict | None = None,
               normalise_wall_clock: bool = False) -> dict:
     """Return a sorted, JSON-able form of ``graph`` without uuids."""
     keys = _vertex_keys(graph, id_cache)
+    nx_graph = graph_json.nx_graph(graph)
     vertices = {}
-    for vid, props in graph._g.nodes(data=True):
+    for vid, props in nx_graph.nodes(data=True):
         props = {k: _rewrite(v, keys) for k, v in props.items()
                  if k != 'vitrage_id'}
         if normalise_wall_clock and props.get('vitrage_is_deleted'):
             props.pop(_WALL_CLOCK['vertex'], None)
         vertices[keys[vid]] = props
     edges = []
-    for u, v, label, props in graph._g.edges(keys=True, data=True):
+    for u, v, label, props in nx_graph.edges(keys=True, data=True):
         props = {k: _rewrite(x, keys) for k, x in props.items()}
         if normalise_wall_clock and props.get('vitrage_is_deleted'):
             props.pop(_WALL_CLOCK['edge'], None)
@@ -82,11 +83,6 @@ def strip_wall_clock(form: dict) -> dict:
                                     and p == _WALL_CLOCK['edge'])}]
              for u, v, label, props in form['edges']]
     return {'vertices': vertices, 'edges': edges}
-
-
-def digest(form: dict) -> str:
-    text = json.dumps(form, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def differences(a: dict, b: dict, limit: int = 10) -> list[str]:

@@ -109,11 +109,13 @@ class Replayer:
         self._name = None
 
     def new_processor(self, document: dict | None = None):
-        if self.conf.replay.processor == 'builtin':
+        try:
+            # 'vitrage' is the only choice; a file still naming the
+            # removed 'auto' or 'builtin' fails here, clearly
+            self.conf.replay.processor  # noqa: B018
+        except cfg.ConfigFileValueError as exc:
             raise errors.ProcessorUnavailable(
-                '[replay] processor = builtin: this release has no '
-                "dependency-free processor; use Vitrage's (auto or "
-                'vitrage)')
+                '[replay] processor: %s' % exc) from None
         proc = self.processor_factory(self.conf, document)
         self._name = proc.name
         return proc
@@ -180,20 +182,15 @@ class Replayer:
         older than the retention window and cannot be applied in their
         place any more, so they are left out (and logged).
         """
-        for meta in sorted(self.store.list_snapshots(), key=_covers,
-                           reverse=True):
-            covers = _covers(meta)
-            if meta['processor'] != self.processor_name or (
-                    until is not None and covers > until) or (
-                    until_time is not None
-                    and covers.collector_timestamp > until_time):
-                continue
+        snapshot = self.store.latest_snapshot(
+            at_or_before=until, at_or_before_time=until_time,
+            processor=self.processor_name)
+        if snapshot is not None:
             LOG.warning('history before snapshot %d has expired; %d events '
                         'that arrived after it but belong before it are '
-                        'left out', meta['id'], self.store.count_late_events(
-                            covers, meta['max_event_id']))
-            return self.store.get_snapshot(meta['id'])
-        return None
+                        'left out', snapshot.id, self.store.count_late_events(
+                            snapshot.covers, snapshot.max_event_id))
+        return snapshot
 
     # -- replay --------------------------------------------------------
 
@@ -291,11 +288,3 @@ def _covers(meta: dict) -> records.OrderKey:
     return records.OrderKey(meta['collector_timestamp'],
                             meta['last_publisher_id'], meta['last_sequence'],
                             meta['last_event_id'])
-
-
-def graph_at(conf: cfg.ConfigOpts, store,
-             at_time: datetime.datetime | None = None,
-             event_id: int | None = None, **kwargs) -> ReplayResult:
-    """The graph at a time or right after an event (see Replayer)."""
-    return Replayer(conf, store).graph_at(at_time=at_time,
-                                          event_id=event_id, **kwargs)

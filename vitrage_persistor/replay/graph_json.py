@@ -18,24 +18,39 @@ iterates exactly like the one that was saved.
 
 from typing import Any
 
+import networkx as nx
+
 FORMAT = 'vitrage-persistor-graph'
 VERSION = 1
+
+
+def nx_graph(graph) -> nx.MultiDiGraph:
+    """The networkx graph inside Vitrage's ``NXGraph``, read-only.
+
+    Vitrage 15.0.1's ``NXGraph`` has no public way to walk every vertex
+    and edge with its properties as they are: ``get_vertices()`` copies
+    each one into a ``Vertex`` (too slow at 10^5 vertices) and there is no
+    call that lists all edges at all. Its networkx graph is the private
+    attribute ``_g``; this is the one place that reads it, and
+    ``tests/unit/replay/test_graph_json.py`` fails when Vitrage changes it.
+    """
+    return graph._g
 
 
 def dump(graph, id_cache: dict | None = None,
          processor: str | None = None) -> dict[str, Any]:
     """Return the JSON-able document of an ``NXGraph`` and its id cache."""
-    nx_graph = graph._g
+    nx_graph_ = nx_graph(graph)
     return {
         'format': FORMAT,
         'version': VERSION,
         'processor': processor,
         'vertices': [{'vitrage_id': vid, 'properties': dict(props)}
-                     for vid, props in nx_graph.nodes(data=True)],
+                     for vid, props in nx_graph_.nodes(data=True)],
         'edges': [{'source': u, 'target': v, 'relationship_type': label,
                    'properties': dict(props)}
-                  for u, v, label, props in nx_graph.edges(keys=True,
-                                                           data=True)],
+                  for u, v, label, props in nx_graph_.edges(keys=True,
+                                                            data=True)],
         'key_to_uuid_cache': dict(id_cache or {}),
     }
 
@@ -69,7 +84,3 @@ def load(document: dict):
                  for v in document['vertices']
                  if v['properties'].get('vitrage_cached_id')}
     return graph, dict(cache)
-
-
-def counts(document: dict) -> tuple[int, int]:
-    return len(document['vertices']), len(document['edges'])

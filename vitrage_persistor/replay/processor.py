@@ -15,10 +15,11 @@ mutates the events it is given. This adapter contains all four:
 * the clock is pinned to each event's ``collector_timestamp`` (when the
   driver enriched it) while the event is applied;
 * a vertex gets the vitrage_id the live vitrage-graph gave it when the
-  collector hook recorded it with the event (``envelope.LIVE_IDS_KEY``);
+  collector hook recorded it with the event (``wire.LIVE_IDS_KEY``);
   otherwise new vitrage_ids are derived from the event id and a counter
   instead of uuid4, so replaying the same events from any snapshot gives
-  the same ids;
+  the same ids (``transformer_base.uuidutils`` is replaced while events
+  are applied, and put back after);
 * every stored payload is deep-copied before it is applied.
 """
 
@@ -35,7 +36,7 @@ from oslo_config import cfg
 from oslo_log import log
 from oslo_utils import timeutils
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
 from vitrage_persistor.replay import errors, graph_json
 
 LOG = log.getLogger(__name__)
@@ -63,9 +64,15 @@ _ACTIVE = _Active()
 class _ReplayUuids:
     """Stands in for ``oslo_utils.uuidutils`` inside transformer_base.
 
-    Outside a replay it is the real thing (uuid4); inside, the id of a new
-    vertex is uuid5 of the event that created it, so it is the same on
-    every replay of the same history.
+    Vitrage makes a new vertex id with ``uuidutils.generate_uuid()``
+    called through the module global ``transformer_base.uuidutils``, and
+    offers no hook to choose it: replacing that global, only while
+    :meth:`VitrageProcessor.apply` runs, is the one way.
+    ``tests/unit/replay/test_processor.py`` fails when Vitrage changes it.
+
+    In the thread that applies events, the id of a new vertex is uuid5 of
+    the event that created it, so it is the same on every replay of the
+    same history; other threads get the real thing (uuid4).
     """
 
     def __init__(self, real):
@@ -100,6 +107,18 @@ def values_digest(values_dir: str, types: list[str]) -> str:
     return digest.hexdigest()[:12]
 
 
+def _parsed(conf: cfg.ConfigOpts) -> bool:
+    """Whether ``conf`` was called (parsed its command line and files).
+
+    oslo.config has no public way to ask: an unparsed ConfigOpts answers
+    with defaults, and calling a parsed one again re-parses it and drops
+    what an embedding vitrage-graph set. ``_args`` is None until the first
+    call; ``tests/unit/replay/test_processor.py`` fails when oslo.config
+    changes that.
+    """
+    return getattr(conf, '_args', None) is not None
+
+
 def _still_configured(conf: cfg.ConfigOpts, wanted: tuple) -> bool:
     """Whether the global CONF still holds what we set.
 
@@ -107,7 +126,7 @@ def _still_configured(conf: cfg.ConfigOpts, wanted: tuple) -> bool:
     may have reset or re-parsed Vitrage's global CONF since.
     """
     try:
-        return (getattr(conf, '_args', None) is not None and
+        return (_parsed(conf) and
                 conf.entity_graph.datasources_values_dir == wanted[0] and
                 tuple(conf.datasources.types) == wanted[1])
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
@@ -117,7 +136,6 @@ def _still_configured(conf: cfg.ConfigOpts, wanted: tuple) -> bool:
 def _configure_vitrage(values_dir: str, types: list[str]) -> None:
     """Set up the global cfg.CONF the way vitrage-graph's config does."""
     from vitrage import opts as vitrage_opts
-    from vitrage.datasources import transformer_base
 
     conf = cfg.CONF
     wanted = (values_dir, tuple(types))
@@ -129,7 +147,7 @@ def _configure_vitrage(values_dir: str, types: list[str]) -> None:
         with contextlib.suppress(cfg.DuplicateOptError):
             conf.register_opts(list(options),
                                group=None if group == 'DEFAULT' else group)
-    if getattr(conf, '_args', None) is None:
+    if not _parsed(conf):
         conf([], project='vitrage', default_config_files=[],
              default_config_dirs=[])
     conf.set_override('types', list(types), 'datasources')
@@ -137,8 +155,6 @@ def _configure_vitrage(values_dir: str, types: list[str]) -> None:
     for ds in types:
         if ds not in conf:
             vitrage_opts.register_opts(ds, conf.datasources.path)
-    if not isinstance(transformer_base.uuidutils, _ReplayUuids):
-        transformer_base.uuidutils = _ReplayUuids(transformer_base.uuidutils)
     _CONFIGURED['key'] = wanted
 
 
@@ -194,16 +210,20 @@ class VitrageProcessor:
         caller says the payloads are private: freshly decoded from the
         database for this replay alone, which is already a deep copy.
         """
-        from vitrage.datasources.transformer_base import TransformerBase
+        from vitrage.datasources import transformer_base
 
+        base = transformer_base.TransformerBase
         with _LOCK:
-            saved_cache = TransformerBase.key_to_uuid_cache
-            TransformerBase.key_to_uuid_cache = self.id_cache
+            saved_cache = base.key_to_uuid_cache
+            saved_uuids = transformer_base.uuidutils
+            base.key_to_uuid_cache = self.id_cache
+            transformer_base.uuidutils = _ReplayUuids(saved_uuids)
             try:
                 for event in events:
                     self._apply_one(event, private_payloads)
             finally:
-                TransformerBase.key_to_uuid_cache = saved_cache
+                transformer_base.uuidutils = saved_uuids
+                base.key_to_uuid_cache = saved_cache
                 timeutils.clear_time_override()
                 _ACTIVE.event_id = None
 
@@ -213,7 +233,7 @@ class VitrageProcessor:
             when = when.replace(tzinfo=datetime.UTC)
         timeutils.set_time_override(when)
         _ACTIVE.event_id, _ACTIVE.counter = event.id, 0
-        payload, live_ids = envelope.split_live_ids(
+        payload, live_ids = wire.split_live_ids(
             event.payload if private else copy.deepcopy(event.payload))
         if live_ids:
             self._seed_live_ids(live_ids)

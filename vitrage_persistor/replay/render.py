@@ -14,6 +14,8 @@ from collections import defaultdict
 
 import networkx as nx
 
+from vitrage_persistor.replay import graph_json
+
 FORMATS = ('json', 'graphml', 'dot', 'svg', 'html')
 
 
@@ -26,7 +28,7 @@ class View:
 
     @classmethod
     def from_graph(cls, graph) -> 'View':
-        g = graph._g
+        g = graph_json.nx_graph(graph)
         return cls({vid: dict(p) for vid, p in g.nodes(data=True)},
                    [(u, v, k, dict(p))
                     for u, v, k, p in g.edges(keys=True, data=True)])

@@ -308,6 +308,9 @@ class Store:
         return self._fast
 
     def dispose(self) -> None:
+        # oslo.db has no public "has this context made its engine yet?":
+        # asking for .writer.get_engine() would start it just to dispose
+        # of it. tests/unit/test_private_apis.py pins _factory._started.
         if self._context._factory._started:
             self.engine.dispose()
 

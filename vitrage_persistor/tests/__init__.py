@@ -1,5 +1,6 @@
-# Choose oslo.service's threading backend before any test module imports
-# Vitrage or oslo.service: the first get_backend() call would otherwise fix
-# the eventlet default for the whole test process, and importing
-# vitrage_persistor.cmd afterwards would fail with BackendAlreadySelected.
-import vitrage_persistor.cmd  # noqa: F401
+from vitrage_persistor import oslo_backend
+
+# Before any test module imports Vitrage or oslo.messaging (which import
+# oslo.service): the first get_backend() call would otherwise fix the
+# eventlet default for the whole test process.
+oslo_backend.use_threading()

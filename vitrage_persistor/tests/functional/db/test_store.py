@@ -2,27 +2,15 @@
 
 import datetime
 import json
-import uuid
 
-from vitrage_persistor.storage import records, tenancy
+from vitrage_persistor.storage import records
 from vitrage_persistor.tests import base
+from vitrage_persistor.tests.common import records as test_records
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 
-T0 = datetime.datetime(2026, 11, 21, 3, 12, 0, 123456)
-
-
-def make_event(i, payload=None, ts=None, publisher='host-a', seq=None,
-               entity_type='nova.host', message_id=None):
-    payload = payload if payload is not None else {
-        'name': 'host-%d' % i, 'vitrage_entity_type': entity_type,
-        'vitrage_datasource_action': 'update'}
-    return records.EventRecord(
-        message_id=message_id or str(uuid.uuid4()),
-        collector_timestamp=ts or T0 + datetime.timedelta(seconds=i),
-        event_type='vitrage.persistor.event', entity_type=entity_type,
-        payload_json=records.encode_payload(payload),
-        publisher_id=publisher, sequence=i if seq is None else seq,
-        datasource_action='update', project_id=tenancy.project_of(payload))
+# make_event stays importable from here (tests/unit/api uses it)
+T0 = test_records.T0
+make_event = test_records.make_event
 
 
 class StoreContract:

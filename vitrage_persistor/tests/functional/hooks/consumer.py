@@ -1,29 +1,28 @@
-"""Helpers for the hook tests: a batch listener on the notifier's queue."""
+"""Helpers for the hook tests: a batch listener on the publisher's queue."""
 
 import threading
 import time
 
 import oslo_messaging
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
 
 
 def unbundle(msg: dict) -> list:
-    """One notification per event, as the agent reads a bundle."""
-    items = envelope.bundle_items(msg['payload'])
+    """One message per event, as the agent reads a bundle.
+
+    Each is the notification with the event's ``message_id`` and its
+    :class:`wire.Envelope` under ``envelope``.
+    """
+    items = wire.bundle_items(msg['payload'])
     if items is None:
-        return [msg]
-    out = []
-    for item in items:
-        payload = dict(item, **{envelope.ENVELOPE_KEY: 1})
-        message_id = payload.pop('message_id')
-        out.append(dict(msg, payload=payload, metadata=dict(
-            msg['metadata'], message_id=message_id)))
-    return out
+        return [dict(msg, envelope=wire.unwrap(msg['payload']))]
+    return [dict(msg, envelope=wire.unwrap_item(item), metadata=dict(
+        msg['metadata'], message_id=item['message_id'])) for item in items]
 
 
 class Collected:
-    """A batch listener on ``<topic>.sample``, the notifier's queue."""
+    """A batch listener on ``<topic>.sample``, the publisher's queue."""
 
     def __init__(self, conf, url: str):
         self.messages = []        # one per event: bundles are split
@@ -69,9 +68,10 @@ class Collected:
         """
         out = []
         for msg in self.messages:
-            event, stamp, sequence = envelope.unwrap(msg['payload'])
-            assert stamp is not None
-            event, _ids = envelope.split_live_ids(event)
+            event, stamp, sequence, _enveloped = msg['envelope']
+            if stamp is None:
+                raise AssertionError('no hook stamp: %r' % (msg,))
+            event, _ids = wire.split_live_ids(event)
             out.append((msg['publisher_id'], sequence, msg['event_type'],
                         event))
         return sorted(out, key=lambda item: (item[0], item[1]))

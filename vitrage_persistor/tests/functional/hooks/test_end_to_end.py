@@ -18,11 +18,11 @@ import warnings
 from oslo_db.sqlalchemy import test_fixtures
 from oslo_serialization import jsonutils
 
-from vitrage_persistor import envelope
-from vitrage_persistor.hooks import install
+from vitrage_persistor import wire
+from vitrage_persistor.demo import harness
+from vitrage_persistor.publish.hooks import install
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
-from vitrage_persistor.tests.functional.hooks import harness
 from vitrage_persistor.tests.functional.persistor import helpers
 
 warnings.filterwarnings('ignore', category=DeprecationWarning)
@@ -83,7 +83,7 @@ class EndToEnd:
                         key=lambda e: (e.publisher_id, e.sequence))
         # the collector hook adds the vitrage_ids the live processor made
         # (for replay); the rest is the event as the processor got it
-        live_ids = [envelope.split_live_ids(e.payload)[1] for e in stored]
+        live_ids = [wire.split_live_ids(e.payload)[1] for e in stored]
         self.assertTrue(any(live_ids))
 
         # exactly once: same count, and no payload more often than the
@@ -93,7 +93,7 @@ class EndToEnd:
                          collections.Counter(key(e.payload) for e in stored))
         # one to one, in the processor's order
         self.assertEqual(
-            [(publisher.publisher_id, n, envelope.event_type('collector'))
+            [(publisher.publisher_id, n, wire.event_type('collector'))
              for n in range(1, total + 1)],
             [(e.publisher_id, e.sequence, e.event_type) for e in stored])
         self.assertEqual(received, [e.payload for e in stored])

@@ -8,7 +8,7 @@ import collections
 import os
 import signal
 
-from vitrage_persistor import notifier
+from vitrage_persistor.publish import messaging, publisher
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional import fixtures as vp_fixtures
 from vitrage_persistor.tests.functional.hooks import consumer
@@ -23,14 +23,14 @@ class TestSenderProcess(base.TestCase):
         self.config(transport_url=self.rabbit.url, sender='process',
                     log_interval=1, retry_interval_max=0.5,
                     group='persistor_hooks')
-        notifier.prepare_conf(self.conf)   # durable, like the agent
+        messaging.prepare_conf(self.conf)   # durable, like the agent
         self.collected = consumer.Collected(self.conf, self.rabbit.url)
         self.collected.start()
         self.addCleanup(self.collected.stop)
 
     def publisher(self):
-        pub = notifier.Publisher(self.conf, 'collector',
-                                 register_atexit=False)
+        pub = publisher.Publisher(self.conf, 'collector',
+                                  register_atexit=False)
         self.addCleanup(pub.stop, 5)
         self.assertEqual('process', pub.mode)
         self.assertTrue(pub.start(timeout=60))
@@ -38,20 +38,20 @@ class TestSenderProcess(base.TestCase):
 
     def test_killed_sender_replaced_nothing_lost(self):
         pub = self.publisher()
-        first = pub._child.proc.pid
+        first = pub.sender_pid()
         os.kill(first, signal.SIGSTOP)   # hold what it was handed
         for n in range(300):
             self.assertTrue(pub.publish({'n': n}))
-        helpers.wait_for(lambda: pub._in_flight, 10, what='hand-over')
+        helpers.wait_for(pub.in_flight, 10, what='hand-over')
         os.kill(first, signal.SIGKILL)
         self.assertTrue(pub.flush(60))
-        self.assertNotEqual(first, pub._child.proc.pid)
+        self.assertNotEqual(first, pub.sender_pid())
         self.assertGreaterEqual(pub.stats.send_errors, 1)
         messages = self.collected.wait_for(300)
         by_id = collections.defaultdict(list)
         for msg in messages:
             by_id[msg['metadata']['message_id']].append(
-                msg['payload']['sequence'])
+                msg['envelope'].sequence)
         # every event arrived; a resent one keeps its message_id, so the
         # agent stores it once
         self.assertEqual(300, len(by_id))
@@ -72,18 +72,18 @@ class TestSenderProcess(base.TestCase):
         self.assertEqual(1, pub.stats.sent)
         events = self.collected.wait_for(1)
         self.assertEqual([{'good': 1}],
-                         [msg['payload']['event'] for msg in events])
+                         [msg['envelope'].event for msg in events])
 
     def test_json_refused_inside_a_bundle_the_rest_is_sent(self):
         pub = self.publisher()
-        child = pub._child.proc.pid
+        child = pub.sender_pid()
         os.kill(child, signal.SIGSTOP)   # the events pile up: one bundle
         try:
             for n in range(50):
                 self.assertTrue(pub.publish({'n': n}))
                 if n == 25:   # marshal takes a tuple key, JSON does not
                     self.assertTrue(pub.publish({'bad': {(1, 2): 'x'}}))
-            helpers.wait_for(lambda: pub._in_flight, 10, what='hand-over')
+            helpers.wait_for(pub.in_flight, 10, what='hand-over')
         finally:
             os.kill(child, signal.SIGCONT)
         self.assertTrue(pub.flush(30))

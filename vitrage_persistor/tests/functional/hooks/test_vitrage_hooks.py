@@ -9,11 +9,13 @@ import warnings
 
 from oslo_serialization import jsonutils
 
-from vitrage_persistor import envelope, notifier
-from vitrage_persistor.hooks import install
+from vitrage_persistor import wire
+from vitrage_persistor.demo import harness
+from vitrage_persistor.publish import messaging
+from vitrage_persistor.publish.hooks import install
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional import fixtures as vp_fixtures
-from vitrage_persistor.tests.functional.hooks import consumer, harness
+from vitrage_persistor.tests.functional.hooks import consumer
 
 warnings.filterwarnings('ignore', category=DeprecationWarning)
 
@@ -43,7 +45,7 @@ class HookTestBase(base.TestCase):
         return installed
 
     def listen(self, url=None):
-        notifier.prepare_conf(self.conf)   # durable, like the agent
+        messaging.prepare_conf(self.conf)   # durable, like the agent
         collected = consumer.Collected(self.conf, url or self.rabbit.url)
         collected.start()
         self.addCleanup(collected.stop)
@@ -83,7 +85,7 @@ class TestCollectorHook(HookTestBase):
         events = collected.events()
         publisher = installed.publishers['collector']
         self.assertEqual(
-            [(publisher.publisher_id, n, envelope.event_type('collector'))
+            [(publisher.publisher_id, n, wire.event_type('collector'))
              for n in range(1, len(received) + 1)],
             [e[:3] for e in events])
         self.assertEqual(received, [e[3] for e in events])
@@ -122,7 +124,7 @@ class TestDriverHook(HookTestBase):
         collected.wait_for(len(enriched))
         events = collected.events()
         self.assertEqual(enriched, [e[3] for e in events])
-        self.assertEqual({envelope.event_type('driver')},
+        self.assertEqual({wire.event_type('driver')},
                          {e[2] for e in events})
 
 
@@ -141,10 +143,10 @@ class TestBothHooks(HookTestBase):
             by_hook.setdefault(event_type, []).append(event)
         self.assertEqual(
             [e for e in received if e['vitrage_entity_type'] != 'consistency'],
-            by_hook[envelope.event_type('driver')])
+            by_hook[wire.event_type('driver')])
         self.assertEqual(
             [e for e in received if e['vitrage_entity_type'] == 'consistency'],
-            by_hook[envelope.event_type('collector')])
+            by_hook[wire.event_type('collector')])
         self.assertEqual(0, len(installed.registry))
 
 
@@ -165,7 +167,7 @@ class TestBrokerDown(HookTestBase):
         self.config(transport_url=url, queue_size=50,
                     overflow_policy='drop_oldest', group='persistor_hooks')
         # reconnect quickly once the broker is back
-        notifier.prepare_conf(self.conf)
+        messaging.prepare_conf(self.conf)
         self.config(rabbit_interval_max=1, rabbit_retry_interval=1,
                     group='oslo_messaging_rabbit')
 

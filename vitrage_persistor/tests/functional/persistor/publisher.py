@@ -20,7 +20,7 @@ warnings.filterwarnings('ignore')
 import oslo_messaging  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 
-from vitrage_persistor import envelope, sender  # noqa: E402
+from vitrage_persistor import wire  # noqa: E402
 from vitrage_persistor.persistor import transport  # noqa: E402
 from vitrage_persistor.tests.functional.persistor import events  # noqa
 
@@ -32,7 +32,7 @@ def _now():
 def malformed_messages(start: int, max_payload_bytes: int):
     """``(expected reason, event_type, payload)`` for every bad kind."""
     good = events.make_event
-    ev = envelope.event_type('driver')
+    ev = wire.event_type('driver')
     no_type = good(start + 5)
     del no_type['vitrage_entity_type']
     int_type = good(start + 6)
@@ -46,21 +46,21 @@ def malformed_messages(start: int, max_payload_bytes: int):
     surrogate = good(start + 10)
     surrogate['name'] = 'bad \ud800 text'
     return [
-        ('not_a_dict', ev, envelope.wrap(['a', 'list'], _now(), 1)),
+        ('not_a_dict', ev, wire.wrap(['a', 'list'], _now(), 1)),
         ('not_a_dict', ev, 'a bare string payload'),
-        ('missing_timestamp', ev, {envelope.ENVELOPE_KEY: 1, 'sequence': 3,
+        ('missing_timestamp', ev, {wire.ENVELOPE_KEY: 1, 'sequence': 3,
                                    'event': good(start + 3)}),
-        ('bad_timestamp', ev, {envelope.ENVELOPE_KEY: 1, 'sequence': 4,
+        ('bad_timestamp', ev, {wire.ENVELOPE_KEY: 1, 'sequence': 4,
                                'collector_timestamp': 'yesterday-ish',
                                'event': good(start + 4)}),
-        ('bad_entity_type', ev, envelope.wrap(no_type, _now(), 5)),
-        ('bad_entity_type', ev, envelope.wrap(int_type, _now(), 6)),
-        ('oversized', ev, envelope.wrap(big, _now(), 7)),
-        ('nan_or_infinity', ev, envelope.wrap(nan, _now(), 8)),
-        ('nan_or_infinity', ev, envelope.wrap(inf, _now(), 9)),
-        ('unencodable', ev, envelope.wrap(surrogate, _now(), 10)),
+        ('bad_entity_type', ev, wire.wrap(no_type, _now(), 5)),
+        ('bad_entity_type', ev, wire.wrap(int_type, _now(), 6)),
+        ('oversized', ev, wire.wrap(big, _now(), 7)),
+        ('nan_or_infinity', ev, wire.wrap(nan, _now(), 8)),
+        ('nan_or_infinity', ev, wire.wrap(inf, _now(), 9)),
+        ('unencodable', ev, wire.wrap(surrogate, _now(), 10)),
         ('wrong_event_type', 'compute.instance.create.end',
-         envelope.wrap(good(start + 11), _now(), 11)),
+         wire.wrap(good(start + 11), _now(), 11)),
     ]
 
 
@@ -72,8 +72,8 @@ def bundles(publisher_id: str, start: int, count: int, per_message: int):
     not sure were sent), then a bundle of two of them around a non-dict
     item and an item without an entity type.
     """
-    items = [envelope.wrap_item(events.make_event(i), _now(), i,
-                                sender.message_id(publisher_id, i))
+    items = [wire.wrap_item(events.make_event(i), _now(), i,
+                            wire.message_id(publisher_id, i))
              for i in range(start, start + count)]
     out = [items[k:k + per_message]
            for k in range(0, count, per_message)]
@@ -83,11 +83,11 @@ def bundles(publisher_id: str, start: int, count: int, per_message: int):
     no_type = events.make_event(start + count)
     del no_type['vitrage_entity_type']
     out.append([items[0], 'not an item',
-                envelope.wrap_item(no_type, _now(), start + count,
-                                   sender.message_id(publisher_id,
-                                                     start + count)),
+                wire.wrap_item(no_type, _now(), start + count,
+                               wire.message_id(publisher_id,
+                                               start + count)),
                 items[-1]])
-    return [envelope.wrap_bundle(bundle) for bundle in out]
+    return [wire.wrap_bundle(bundle) for bundle in out]
 
 
 def make_notifier(url: str, topic: str, durable: bool, publisher_id: str,
@@ -131,22 +131,22 @@ def main(argv=None):
         socket.gethostname(), uuid.uuid4().hex[:8])
     notifier = make_notifier(args.url, args.topic, not args.non_durable,
                              publisher_id, args.exchange)
-    hook_type = envelope.event_type('driver')
+    hook_type = wire.event_type('driver')
     sent = 0
     t0 = time.monotonic()
     if args.mode == 'good' and args.per_message > 1:
         per = args.per_message
         for first in range(args.start, args.start + args.count, per):
             last = min(first + per, args.start + args.count)
-            notifier.sample({}, hook_type, envelope.wrap_bundle([
-                envelope.wrap_item(events.make_event(i), _now(), i,
-                                   sender.message_id(publisher_id, i))
+            notifier.sample({}, hook_type, wire.wrap_bundle([
+                wire.wrap_item(events.make_event(i), _now(), i,
+                               wire.message_id(publisher_id, i))
                 for i in range(first, last)]))
             sent += last - first
     elif args.mode == 'good':
         for i in range(args.start, args.start + args.count):
             notifier.sample({}, hook_type,
-                            envelope.wrap(events.make_event(i), _now(), i))
+                            wire.wrap(events.make_event(i), _now(), i))
             sent += 1
             if args.rate:
                 delay = t0 + sent / args.rate - time.monotonic()
@@ -157,8 +157,8 @@ def main(argv=None):
         for i in range(args.count):
             seq = args.start + i
             notifier.sample({}, hook_type,
-                            envelope.wrap(events.make_event(seq), _now(),
-                                          seq))
+                            wire.wrap(events.make_event(seq), _now(),
+                                      seq))
             sent += 1
             if i < len(bad):
                 _reason, event_type, payload = bad[i]

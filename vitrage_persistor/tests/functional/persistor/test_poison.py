@@ -17,7 +17,7 @@ import uuid
 
 import kombu
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional import fixtures as vp_fixtures
 from vitrage_persistor.tests.functional.persistor import events, helpers
@@ -39,9 +39,9 @@ def notification(index, marker='', **over):
     message = {
         'message_id': str(uuid.uuid4()),
         'publisher_id': 'vp.poison',
-        'event_type': envelope.event_type('driver'),
+        'event_type': wire.event_type('driver'),
         'priority': 'SAMPLE',
-        'payload': envelope.wrap(event, _stamp(), index),
+        'payload': wire.wrap(event, _stamp(), index),
         'timestamp': str(datetime.datetime.utcnow()),
         '_unique_id': uuid.uuid4().hex,
     }
@@ -150,16 +150,16 @@ def kinds(next_index):
          {'wrong_event_type': 1})
 
     def surrogate_item(marker):
-        items = [envelope.wrap_item(dict(events.make_event(next_index()),
-                                         name=marker), _stamp(), 1,
-                                    'item-\ud800-%d' % i) for i in range(2)]
-        return [body(notification(0, payload=envelope.wrap_bundle(items)))]
+        items = [wire.wrap_item(dict(events.make_event(next_index()),
+                                     name=marker), _stamp(), 1,
+                                'item-\ud800-%d' % i) for i in range(2)]
+        return [body(notification(0, payload=wire.wrap_bundle(items)))]
     kind('surrogate_item_ids', surrogate_item, {'no_message_id': 2})
 
     # -- bundles with a long id: one row per bad item ---------------------
     def long_bundle(marker):
         items = ['%s-%d' % (marker, i) for i in range(3)]
-        return [body(notification(0, payload=envelope.wrap_bundle(items),
+        return [body(notification(0, payload=wire.wrap_bundle(items),
                                   message_id='b' * 64))]
     kind('long_bundle_id', long_bundle, {'bad_envelope': 3})
 

@@ -3,9 +3,8 @@
 import random
 
 from vitrage_persistor.replay import canonical, engine
+from vitrage_persistor.tests.common import replay_base, trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
-from vitrage_persistor.tests.unit.replay import base as replay_base
-from vitrage_persistor.tests.unit.replay import trace
 
 ROUNDS, SCALE = 320, 3
 _CACHE: dict = {}

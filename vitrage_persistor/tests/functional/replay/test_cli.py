@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 import fixtures
 
 from vitrage_persistor.cmd import replay as cmd
+from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.replay import base
-from vitrage_persistor.tests.unit.replay import trace
 
 
 class TestReplayCommand(base.ReplayDBTestCase):
@@ -126,13 +126,14 @@ class TestReplayCommand(base.ReplayDBTestCase):
         self.assertIn('before the first replayable point', err)
         self.assertEqual(0, self.run_cmd('show', '--at', self.at(250))[0])
 
-    def test_builtin_processor_is_refused_clearly(self):
+    def test_removed_processor_choice_is_refused_clearly(self):
         self.store_trace(base.long_trace()[:10])
         with open(self.conf_file, 'a') as f:
             f.write('processor = builtin\n')
         rc, _, err = self.run_cmd('show')
         self.assertEqual(1, rc)
-        self.assertIn('no dependency-free processor', err)
+        self.assertIn('[replay] processor', err)
+        self.assertIn('builtin', err)
 
 
 class TestReplayCommandPostgreSQL(TestReplayCommand):

@@ -10,9 +10,9 @@ import sys
 import time
 
 from vitrage_persistor.replay import canonical, follow
+from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.replay import base
-from vitrage_persistor.tests.unit.replay import trace
 
 
 class FollowContract:

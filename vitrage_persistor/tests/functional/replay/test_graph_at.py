@@ -9,9 +9,9 @@ with the live processor's graph at the same point.
 import json
 
 from vitrage_persistor.replay import canonical, errors
+from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.replay import base
-from vitrage_persistor.tests.unit.replay import trace
 
 
 class GraphAtContract:

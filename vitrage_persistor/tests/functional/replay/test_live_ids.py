@@ -1,6 +1,6 @@
 """Replay gives vertices the vitrage_ids the live vitrage-graph gave them.
 
-Vitrage's real collector path (``tests/functional/hooks/harness.py``:
+Vitrage's real collector path (``vitrage_persistor/demo/harness.py``:
 drivers, ``DriverExec``, pushed notifications, the ``ConsistencyEnforcer``
 and the ``Processor``) runs with the collector hook installed; the hook
 publishes to a fresh RabbitMQ vhost, the real agent stores the events, and
@@ -17,11 +17,11 @@ checks.
 
 from vitrage.datasources import transformer_base
 
-from vitrage_persistor import envelope
-from vitrage_persistor.hooks import install
+from vitrage_persistor import wire
+from vitrage_persistor.demo import harness
+from vitrage_persistor.publish.hooks import install
 from vitrage_persistor.replay import processor as processor_mod
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
-from vitrage_persistor.tests.functional.hooks import harness
 from vitrage_persistor.tests.functional.persistor import helpers
 from vitrage_persistor.tests.functional.replay import base
 
@@ -91,12 +91,12 @@ class TestLiveIds(base.ReplayDBTestCase):
             'vitrage_event_type') == 'remove_deleted_entity']
         self.assertGreater(len(removes), 0)
         with_ids = [e for e in stored
-                    if envelope.LIVE_IDS_KEY in e.payload]
+                    if wire.LIVE_IDS_KEY in e.payload]
         self.assertGreater(len(with_ids), 0)
         # every id the live processor made was recorded, once
         recorded = {}
         for event in with_ids:
-            recorded.update(event.payload[envelope.LIVE_IDS_KEY])
+            recorded.update(event.payload[wire.LIVE_IDS_KEY])
         live_vertices, live_edges = raw_form(pipeline.graph)
         for vid, props in live_vertices.items():
             self.assertEqual(vid, recorded.get(props['vitrage_cached_id']))

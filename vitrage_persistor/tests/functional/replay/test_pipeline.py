@@ -1,20 +1,20 @@
-"""End to end: notifier -> RabbitMQ -> persistor agent -> DB -> replay.
+"""End to end: publisher -> RabbitMQ -> persistor agent -> DB -> replay.
 
 The trace's events go through the real hook publisher
-(``vitrage_persistor.notifier.Publisher``) to a fresh RabbitMQ vhost; the
-real ``vitrage-persistor-agent`` stores them; replay must give the graph
-Vitrage's processor held live. The publisher stamps events with the wall
-clock, so only the timestamps the processor takes from the clock
+(``vitrage_persistor.publish.publisher.Publisher``) to a fresh RabbitMQ
+vhost; the real ``vitrage-persistor-agent`` stores them; replay must give
+the graph Vitrage's processor held live. The publisher stamps events with
+the wall clock, so only the timestamps the processor takes from the clock
 (deletion marks) are normalised.
 """
 
 
-from vitrage_persistor import notifier
+from vitrage_persistor.publish import messaging, publisher
 from vitrage_persistor.replay import canonical
+from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.persistor import helpers
 from vitrage_persistor.tests.functional.replay import base
-from vitrage_persistor.tests.unit.replay import trace
 
 N = 600
 
@@ -28,14 +28,13 @@ class TestPipelineReplay(base.ReplayDBTestCase):
         events = base.long_trace()[:N]
         helpers.make_agent(self, rabbit.url, self.db_url).start()
 
-        notifier.prepare_conf(self.conf)
+        messaging.prepare_conf(self.conf)
         self.config(transport_url=rabbit.url)
-        publisher = notifier.Publisher(self.conf, 'driver',
-                                       register_atexit=False)
-        self.addCleanup(publisher.stop, 10)
+        pub = publisher.Publisher(self.conf, 'driver', register_atexit=False)
+        self.addCleanup(pub.stop, 10)
         for event in events:
-            self.assertTrue(publisher.publish(event))
-        self.assertTrue(publisher.flush(60))
+            self.assertTrue(pub.publish(event))
+        self.assertTrue(pub.flush(60))
         helpers.wait_for(
             lambda: self.store.event_counts()['count'] >= N, 120,
             what='%d events stored' % N)

@@ -3,9 +3,9 @@
 import datetime
 
 from vitrage_persistor.replay import canonical, errors, retention
+from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.replay import base
-from vitrage_persistor.tests.unit.replay import trace
 
 TTL = 3600
 

@@ -6,7 +6,7 @@ from unittest import mock
 import oslo_messaging
 from oslo_db import exception as db_exception
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
 from vitrage_persistor.persistor import endpoint, stats
 from vitrage_persistor.storage import records
 from vitrage_persistor.tests import base
@@ -38,7 +38,7 @@ class TestEndpoint(base.TestCase):
     def test_only_sample_priority(self):
         for prio in ('audit', 'debug', 'info', 'warn', 'error', 'critical'):
             self.assertFalse(hasattr(self.ep, prio), prio)
-        self.assertEqual('sample', envelope.PRIORITY)
+        self.assertEqual('sample', wire.PRIORITY)
         self.assertTrue(callable(self.ep.sample))
 
     def test_one_transaction_per_batch_then_ack(self):

@@ -2,7 +2,7 @@
 
 import datetime
 
-from vitrage_persistor import envelope
+from vitrage_persistor import wire
 from vitrage_persistor.persistor import quarantine, validation
 from vitrage_persistor.storage import records
 from vitrage_persistor.tests import base
@@ -21,9 +21,9 @@ def _event(**extra):
 def _message(payload=None, event_type=None, message_id='m-1',
              timestamp='2026-11-21 04:00:00.000001'):
     return {'ctxt': {}, 'publisher_id': 'vitrage.persistor.driver.h.t',
-            'event_type': (envelope.event_type('driver') if event_type is None
+            'event_type': (wire.event_type('driver') if event_type is None
                            else event_type),
-            'payload': (envelope.wrap(_event(), STAMP, 7)
+            'payload': (wire.wrap(_event(), STAMP, 7)
                         if payload is None else payload),
             'metadata': {'message_id': message_id, 'timestamp': timestamp}}
 
@@ -56,8 +56,7 @@ class TestClassify(base.TestCase):
         self.assertIsNone(self.classify(_message()).project_id)
         instance = _event(vitrage_entity_type='nova.instance',
                           tenant_id='p-1')
-        item = self.classify(_message(payload=envelope.wrap(instance, STAMP,
-                                                            1)))
+        item = self.classify(_message(payload=wire.wrap(instance, STAMP, 1)))
         self.assertEqual('p-1', item.project_id)
 
     def test_good_bare_event(self):
@@ -74,10 +73,10 @@ class TestClassify(base.TestCase):
         self.assertReason('not_a_dict', _message(payload='text'))
         self.assertReason('not_a_dict', _message(payload=[1, 2]))
         self.assertReason('not_a_dict', _message(
-            payload=envelope.wrap(None, STAMP, 1)))
+            payload=wire.wrap(None, STAMP, 1)))
 
     def test_missing_timestamp(self):
-        payload = envelope.wrap(_event(), STAMP, 1)
+        payload = wire.wrap(_event(), STAMP, 1)
         del payload['collector_timestamp']
         self.assertReason('missing_timestamp', _message(payload=payload))
         event = _event()
@@ -86,7 +85,7 @@ class TestClassify(base.TestCase):
                           _message(payload=event, timestamp=None))
 
     def test_bad_timestamp(self):
-        payload = envelope.wrap(_event(), STAMP, 1)
+        payload = wire.wrap(_event(), STAMP, 1)
         payload['collector_timestamp'] = 'not a time'
         self.assertReason('bad_timestamp', _message(payload=payload))
         self.assertReason('bad_timestamp', _message(
@@ -96,23 +95,23 @@ class TestClassify(base.TestCase):
 
     def test_oversized(self):
         item = self.assertReason('oversized', _message(
-            payload=envelope.wrap(_event(blob='x' * 5000), STAMP, 1)))
+            payload=wire.wrap(_event(blob='x' * 5000), STAMP, 1)))
         self.assertIn('limit 4096', item.detail)
         self.assertIsInstance(self.classify(_message(
-            payload=envelope.wrap(_event(blob='x' * 5000), STAMP, 1)),
+            payload=wire.wrap(_event(blob='x' * 5000), STAMP, 1)),
             limit=8192), records.EventRecord)
 
     def test_nan_and_infinity(self):
         for value in (float('nan'), float('inf'), float('-inf')):
             self.assertReason('nan_or_infinity', _message(
-                payload=envelope.wrap(_event(metric={'v': [value]}), STAMP,
-                                      1)))
+                payload=wire.wrap(_event(metric={'v': [value]}), STAMP,
+                                  1)))
 
     def test_unencodable(self):
         self.assertReason('unencodable', _message(
-            payload=envelope.wrap(_event(name='a \ud800 b'), STAMP, 1)))
+            payload=wire.wrap(_event(name='a \ud800 b'), STAMP, 1)))
         self.assertReason('unencodable', _message(
-            payload=envelope.wrap(_event(obj=object()), STAMP, 1)))
+            payload=wire.wrap(_event(obj=object()), STAMP, 1)))
 
     def test_bad_entity_type(self):
         event = _event()
@@ -130,7 +129,7 @@ class TestClassify(base.TestCase):
             self.assertEqual('m-1', item.message_id)
 
     def test_bad_envelope_sequence(self):
-        payload = envelope.wrap(_event(), STAMP, 1)
+        payload = wire.wrap(_event(), STAMP, 1)
         payload['sequence'] = 'one'
         self.assertReason('bad_envelope', _message(payload=payload))
 
@@ -143,7 +142,7 @@ class TestClassify(base.TestCase):
         self.assertReason('bad_entity_type', _message(
             payload=_event(vitrage_entity_type='nova\x00host')))
         item = self.assertReason('wrong_event_type', _message(
-            event_type=envelope.event_type('driver\x00')))
+            event_type=wire.event_type('driver\x00')))
         self.assertNotIn('\x00', item.event_type)
         item = self.assertReason('no_message_id',
                                  _message(message_id='m\x00-1'))
@@ -155,7 +154,7 @@ class TestClassify(base.TestCase):
         message = _message()
         message['publisher_id'] = 'vitrage.persistor\x00'
         self.assertReason('bad_envelope', message)
-        item = self.classify(_message(payload=envelope.wrap(
+        item = self.classify(_message(payload=wire.wrap(
             _event(vitrage_datasource_action='snap\x00shot',
                    name='in the payload \x00 is fine'), STAMP, 1)))
         self.assertIsNone(item.datasource_action)
@@ -166,10 +165,10 @@ class TestClassify(base.TestCase):
         event = _event(name='\u00e9' * 1500)  # 3000 bytes, 1500 chars
         size = len(records.encode_payload(event).encode('utf-8'))
         self.assertIsInstance(self.classify(
-            _message(payload=envelope.wrap(event, STAMP, 1)), size),
+            _message(payload=wire.wrap(event, STAMP, 1)), size),
             records.EventRecord)
         self.assertReason('oversized', _message(
-            payload=envelope.wrap(event, STAMP, 1)), size - 1)
+            payload=wire.wrap(event, STAMP, 1)), size - 1)
 
     def test_every_reason_is_declared(self):
         for reason in ('not_a_dict', 'missing_timestamp', 'bad_timestamp',
@@ -184,8 +183,8 @@ class TestClassify(base.TestCase):
 
 
 def _item(sequence, message_id='auto', **extra):
-    item = envelope.wrap_item(_event(id='host-%d' % sequence, **extra),
-                              STAMP, sequence, 'e-%d' % sequence)
+    item = wire.wrap_item(_event(id='host-%d' % sequence, **extra),
+                          STAMP, sequence, 'e-%d' % sequence)
     if message_id != 'auto':
         item['message_id'] = message_id
     return item
@@ -195,7 +194,7 @@ class TestBundles(base.TestCase):
 
     def rows(self, items, limit=4096):
         return validation.classify_message(
-            _message(payload=envelope.wrap_bundle(items), message_id='b-1'),
+            _message(payload=wire.wrap_bundle(items), message_id='b-1'),
             limit)
 
     def test_one_row_per_item_with_its_own_id(self):
@@ -235,7 +234,7 @@ class TestBundles(base.TestCase):
     def test_not_a_list_quarantines_the_bundle(self):
         for bundle in ({'a': 1}, [], 'x'):
             [row] = validation.classify_message(
-                _message(payload={envelope.ENVELOPE_KEY: 1,
-                                  envelope.BUNDLE_KEY: bundle}), 4096)
+                _message(payload={wire.ENVELOPE_KEY: 1,
+                                  wire.BUNDLE_KEY: bundle}), 4096)
             self.assertEqual(('bad_envelope', 'm-1'),
                              (row.reason, row.message_id))

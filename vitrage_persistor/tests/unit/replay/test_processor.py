@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 
 from vitrage_persistor.cmd import replay as cmd
 from vitrage_persistor.replay import (
@@ -12,7 +13,8 @@ from vitrage_persistor.replay import (
     processor,
 )
 from vitrage_persistor.storage import records
-from vitrage_persistor.tests.unit.replay import base, trace
+from vitrage_persistor.tests.common import replay_base as base
+from vitrage_persistor.tests.common import trace
 
 _TRACE = []
 
@@ -51,6 +53,18 @@ class TestVitrageProcessor(base.ReplayTestCase):
         self.assertEqual(json.dumps(full.to_document(), sort_keys=True),
                          json.dumps(restored.to_document(), sort_keys=True))
 
+    def test_process_globals_put_back_after_apply(self):
+        from vitrage.datasources import transformer_base
+
+        base_class = transformer_base.TransformerBase
+        uuids = transformer_base.uuidutils
+        cache = base_class.key_to_uuid_cache
+        proc = processor.VitrageProcessor(self.conf)
+        proc.apply(stored_trace()[:50])
+        self.assertIs(uuids, transformer_base.uuidutils)
+        self.assertIs(cache, base_class.key_to_uuid_cache)
+        self.assertTrue(proc.id_cache)
+
     def test_payloads_are_not_mutated(self):
         events = stored_trace()[:200]
         before = json.dumps([e.payload for e in events], sort_keys=True)
@@ -87,7 +101,9 @@ class TestVitrageProcessor(base.ReplayTestCase):
         self.assertGreater(len(cache), len(p.id_cache))
 
     def test_missing_values_dir_is_a_clear_error(self):
-        self.config(datasources_values_dir='/nonexistent', group='replay')
+        # not '/nonexistent': some services create it as their home
+        self.config(datasources_values_dir=os.path.join(
+            self.state_dir, 'missing'), group='replay')
         exc = self.assertRaises(errors.ProcessorUnavailable,
                                 processor.VitrageProcessor, self.conf)
         self.assertIn('fetch-datasources-values.sh', str(exc))

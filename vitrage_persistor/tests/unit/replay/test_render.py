@@ -3,7 +3,8 @@
 import xml.etree.ElementTree as ET
 
 from vitrage_persistor.replay import canonical, diff, processor, render
-from vitrage_persistor.tests.unit.replay import base, test_processor
+from vitrage_persistor.tests.common import replay_base as base
+from vitrage_persistor.tests.unit.replay import test_processor
 
 
 class TestRender(base.ReplayTestCase):

@@ -24,7 +24,7 @@ events can name the vertex by that uuid (the consistency enforcer's
 ``remove_deleted_entity``, evaluator actions), and replay cannot guess it.
 The hook swaps the cache for a dict that notes the entries set while an
 event is applied, and publishes them with the event under
-``envelope.LIVE_IDS_KEY``. What is published is the event frozen (marshal
+``wire.LIVE_IDS_KEY``. What is published is the event frozen (marshal
 bytes, see :func:`freeze`) before the processor ran: the processor and the
 transformers change the event, top-level keys (``graph_query_result``,
 reformatted timestamps) and nested ones (the doctor transformer adds to
@@ -43,8 +43,9 @@ import threading
 from vitrage.datasources import transformer_base
 from vitrage.entity_graph import graph_init
 
-from vitrage_persistor import envelope, notifier
-from vitrage_persistor.hooks import registry as registry_mod
+from vitrage_persistor import wire
+from vitrage_persistor.publish import publisher as publisher_mod
+from vitrage_persistor.publish.hooks import registry as registry_mod
 
 _COORD = graph_init.EventsCoordination
 _ENTRY_POINTS = ('handle_multiple_low_priority',
@@ -87,7 +88,7 @@ def freeze(event: dict) -> bytes | None:
     is frozen before they run. Enriched events are plain JSON-like data,
     and ``marshal.dumps`` freezes one in about 5 us (``copy.deepcopy``
     takes 63 us for a nova.instance event); the bytes are handed to the
-    publisher as they are (:meth:`notifier.Publisher.publish_encoded`), so
+    publisher as they are (:meth:`publisher_mod.Publisher.publish_encoded`), so
     the event is never decoded or encoded again in vitrage-graph. Returns
     None for what marshal refuses (a datetime, an object).
     """
@@ -102,7 +103,7 @@ class CollectorHook:
 
     name = 'collector'
 
-    def __init__(self, publisher: notifier.Publisher,
+    def __init__(self, publisher: publisher_mod.Publisher,
                  registry: registry_mod.PublishedRegistry | None = None):
         self.publisher = publisher
         self.registry = registry
@@ -147,10 +148,10 @@ class CollectorHook:
             cache.recording.added = None
             if frozen is not None:
                 self.publisher.publish_encoded(
-                    frozen, {envelope.LIVE_IDS_KEY: added} if added else None)
+                    frozen, {wire.LIVE_IDS_KEY: added} if added else None)
             else:
                 if added:
-                    received[envelope.LIVE_IDS_KEY] = added
+                    received[wire.LIVE_IDS_KEY] = added
                 self.publisher.publish(received)
 
     def _collecting(self) -> bool:

@@ -10,9 +10,9 @@ import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log
 
-from vitrage_persistor import notifier
-from vitrage_persistor.hooks import collector, driver
-from vitrage_persistor.hooks import registry as registry_mod
+from vitrage_persistor.publish import publisher as publisher_mod
+from vitrage_persistor.publish.hooks import collector, driver
+from vitrage_persistor.publish.hooks import registry as registry_mod
 
 LOG = log.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class Installation:
         self.registry = registry
 
     @property
-    def publishers(self) -> dict[str, notifier.Publisher]:
+    def publishers(self) -> dict[str, publisher_mod.Publisher]:
         return {hook.name: hook.publisher for hook in self.hooks}
 
     def stats(self) -> dict[str, dict[str, int]]:
@@ -62,8 +62,8 @@ def install(conf: cfg.ConfigOpts,
         registry = registry_mod.PublishedRegistry(hconf.queue_size)
     hooks = []
     for name in names:
-        publisher = notifier.Publisher(conf, name, transport=transport,
-                                       register_atexit=register_atexit)
+        publisher = publisher_mod.Publisher(conf, name, transport=transport,
+                                            register_atexit=register_atexit)
         hook = _HOOK_CLASSES[name](publisher, registry)
         hook.install()
         hooks.append(hook)

@@ -12,8 +12,8 @@ that wrapper driver classes have.
 
 from vitrage.datasources import driver_base
 
-from vitrage_persistor import notifier
-from vitrage_persistor.hooks import registry as registry_mod
+from vitrage_persistor.publish import publisher as publisher_mod
+from vitrage_persistor.publish.hooks import registry as registry_mod
 
 _BASE = driver_base.DriverBase
 
@@ -23,7 +23,7 @@ class DriverHook:
 
     name = 'driver'
 
-    def __init__(self, publisher: notifier.Publisher,
+    def __init__(self, publisher: publisher_mod.Publisher,
                  registry: registry_mod.PublishedRegistry | None = None):
         self.publisher = publisher
         self.registry = registry

@@ -3,7 +3,7 @@
 from vitrage.datasources import driver_base
 from vitrage.entity_graph import graph_init
 
-from vitrage_persistor.hooks import install, registry
+from vitrage_persistor.publish.hooks import install, registry
 from vitrage_persistor.tests import base
 
 

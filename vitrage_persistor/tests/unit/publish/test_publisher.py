@@ -3,17 +3,17 @@
 import os
 import threading
 
-from vitrage_persistor import envelope, notifier, sender
+from vitrage_persistor import wire
+from vitrage_persistor.publish import publisher, queue
 from vitrage_persistor.tests import base
 
 
 def unbundle(message):
-    """``(message_id, envelope)`` of every event a message carries."""
-    items = envelope.bundle_items(message['payload'])
+    """``(message_id, wire.Envelope)`` of every event a message carries."""
+    items = wire.bundle_items(message['payload'])
     if items is None:
-        return [(message['message_id'], message['payload'])]
-    return [(item['message_id'],
-             dict(item, **{envelope.ENVELOPE_KEY: 1})) for item in items]
+        return [(message['message_id'], wire.unwrap(message['payload']))]
+    return [(item['message_id'], wire.unwrap_item(item)) for item in items]
 
 
 class BlockingTransport:
@@ -36,9 +36,9 @@ class TestPublisher(base.TestCase):
     def make(self, **opts):
         self.config(group='persistor_hooks', **opts)
         self.transport = BlockingTransport()
-        pub = notifier.Publisher(self.conf, 'collector',
-                                 transport=self.transport,
-                                 register_atexit=False)
+        pub = publisher.Publisher(self.conf, 'collector',
+                                  transport=self.transport,
+                                  register_atexit=False)
         self.addCleanup(pub.stop, 1)
         self.addCleanup(self.transport.gate.set)
         return pub
@@ -56,20 +56,20 @@ class TestPublisher(base.TestCase):
         topics = {t for t, _ in self.transport.sent}
         self.assertEqual({'vitrage_persistor.sample'}, topics)
         msgs = [m for _, m in self.transport.sent]
-        self.assertEqual([envelope.event_type('collector')] * 5,
+        self.assertEqual([wire.event_type('collector')] * 5,
                          [m['event_type'] for m in msgs])
-        self.assertEqual([sender.message_id(pub.publisher_id, n)
+        self.assertEqual([wire.message_id(pub.publisher_id, n)
                           for n in range(1, 6)],
                          [m['message_id'] for m in msgs])
         self.assertEqual({pub.publisher_id}, {m['publisher_id']
                                               for m in msgs})
         self.assertTrue(pub.publisher_id.startswith(
             'vitrage.persistor.collector.'))
-        unwrapped = [envelope.unwrap(m['payload']) for m in msgs]
+        unwrapped = [wire.unwrap(m['payload']) for m in msgs]
         self.assertEqual([{'n': n} for n in range(5)],
-                         [u[0] for u in unwrapped])
-        self.assertEqual([1, 2, 3, 4, 5], [u[2] for u in unwrapped])
-        stamps = [u[1] for u in unwrapped]
+                         [u.event for u in unwrapped])
+        self.assertEqual([1, 2, 3, 4, 5], [u.sequence for u in unwrapped])
+        stamps = [u.collector_timestamp for u in unwrapped]
         self.assertEqual(sorted(stamps), stamps)
         self.assertRegex(stamps[0], r'^\d{4}-\d\d-\d\dT[\d:]{8}\.\d{6}Z$')
 
@@ -84,24 +84,24 @@ class TestPublisher(base.TestCase):
         self.assertGreater(max(sizes), 1)
         self.assertEqual(10, sum(sizes))
         self.assertEqual(10, pub.stats.sent)
-        ids = [(message_id, event['sequence'], event['event']['n'])
+        ids = [(message_id, event.sequence, event.event['n'])
                for _, m in self.transport.sent
                for message_id, event in unbundle(m)]
         self.assertEqual(
-            [(sender.message_id(pub.publisher_id, n + 1), n + 1, n)
+            [(wire.message_id(pub.publisher_id, n + 1), n + 1, n)
              for n in range(10)], ids)
 
     def test_publish_encoded_adds_extra_keys(self):
         pub = self.make()
         self.transport.gate.set()
-        self.assertTrue(pub.publish_encoded(sender.encode({'a': 1}),
+        self.assertTrue(pub.publish_encoded(queue.encode({'a': 1}),
                                             {'ids': {'k': 'v'}}))
-        self.assertTrue(pub.publish_encoded(sender.encode({'b': 2})))
+        self.assertTrue(pub.publish_encoded(queue.encode({'b': 2})))
         # a bytes object marshal cannot read is counted when it is sent
         self.assertTrue(pub.publish_encoded(b'not marshal'))
         self.assertTrue(pub.flush(5))
         self.assertEqual([{'a': 1, 'ids': {'k': 'v'}}, {'b': 2}],
-                         [e['event'] for e in self.events_sent()])
+                         [e.event for e in self.events_sent()])
         self.assertEqual((2, 1), (pub.stats.sent, pub.stats.unserialisable))
 
     def test_event_frozen_at_enqueue(self):
@@ -111,7 +111,7 @@ class TestPublisher(base.TestCase):
         event['QUERY_RESULT'] = 'added by the processor'
         self.transport.gate.set()
         self.assertTrue(pub.flush(5))
-        self.assertEqual({'a': 1}, self.events_sent()[0]['event'])
+        self.assertEqual({'a': 1}, self.events_sent()[0].event)
 
     def test_drop_oldest(self):
         pub = self.make(queue_size=3, sender_threads=1,
@@ -121,7 +121,7 @@ class TestPublisher(base.TestCase):
         self.assertEqual(10, pub.stats.enqueued)
         self.transport.gate.set()
         self.assertTrue(pub.flush(5))
-        got = [e['event']['n'] for e in self.events_sent()]
+        got = [e.event['n'] for e in self.events_sent()]
         # the queue kept the newest three (plus what the sender held)
         self.assertEqual([7, 8, 9], got[-3:])
         self.assertEqual(10 - len(got), pub.stats.dropped)
@@ -132,7 +132,7 @@ class TestPublisher(base.TestCase):
         accepted = [pub.publish({'n': n}) for n in range(10)]
         self.transport.gate.set()
         self.assertTrue(pub.flush(5))
-        got = [e['event']['n'] for e in self.events_sent()]
+        got = [e.event['n'] for e in self.events_sent()]
         # The queue holds 3 and the blocked sender may hold one more; which
         # event the sender took first is a race, so compare with what
         # publish() said it accepted, in order.
@@ -148,7 +148,7 @@ class TestPublisher(base.TestCase):
         self.assertTrue(pub.publish({'good': 1}))
         self.assertTrue(pub.flush(5))
         self.assertEqual([{'good': 1}],
-                         [e['event'] for e in self.events_sent()])
+                         [e.event for e in self.events_sent()])
 
     def test_send_failure_retried_then_sent(self):
         pub = self.make(retry_interval_max=0.1)
@@ -178,8 +178,8 @@ class TestPublisher(base.TestCase):
         pid = os.fork()
         if pid == 0:   # the child: a fresh publisher, no parent's state
             try:
-                os.write(write_fd, ('%s %d %d' % (
-                    pub.publisher_id, pub._sequence, len(pub._threads))
+                os.write(write_fd, ('%s %d %s' % (
+                    pub.publisher_id, pub.queue.sequence, pub.sender is None)
                 ).encode())
             finally:
                 os._exit(0)
@@ -189,5 +189,5 @@ class TestPublisher(base.TestCase):
             child_id, sequence, threads = f.read().split()
         self.assertNotEqual(pub.publisher_id, child_id)
         self.assertTrue(child_id.startswith('vitrage.persistor.collector.'))
-        self.assertEqual(('0', '0'), (sequence, threads))
-        self.assertEqual(1, pub._sequence)
+        self.assertEqual(('0', 'True'), (sequence, threads))
+        self.assertEqual(1, pub.queue.sequence)

@@ -4,8 +4,9 @@ from vitrage.common import utils as vitrage_utils
 from vitrage.datasources import transformer_base
 from vitrage.entity_graph import graph_init
 
-from vitrage_persistor import envelope, sender
-from vitrage_persistor.hooks import collector
+from vitrage_persistor import wire
+from vitrage_persistor.publish import queue
+from vitrage_persistor.publish.hooks import collector
 from vitrage_persistor.tests import base
 
 _TB = transformer_base.TransformerBase
@@ -21,7 +22,7 @@ class FakePublisher:
 
     def publish_encoded(self, data, extra=None):
         # what the sender makes of it
-        self.published.append(sender.decode(data, extra)[0])
+        self.published.append(queue.decode(data, extra)[0])
         return True
 
 
@@ -52,7 +53,7 @@ class TestLiveIds(base.TestCase):
         vitrage_id = _TB.key_to_uuid_cache[
             vitrage_utils.md5('RESOURCE:nova.host:h1')]
         self.assertEqual(
-            {'name': 'h1', envelope.LIVE_IDS_KEY: {
+            {'name': 'h1', wire.LIVE_IDS_KEY: {
                 vitrage_utils.md5('RESOURCE:nova.host:h1'): vitrage_id}},
             first)
         # the second lookup found the id: nothing new to record
@@ -65,8 +66,8 @@ class TestLiveIds(base.TestCase):
 
         self.coordination(work).handle_multiple_low_priority([{'n': 1}])
         [event] = self.publisher.published
-        self.assertEqual({'n'}, set(event) - {envelope.LIVE_IDS_KEY})
-        self.assertEqual(1, len(event[envelope.LIVE_IDS_KEY]))
+        self.assertEqual({'n'}, set(event) - {wire.LIVE_IDS_KEY})
+        self.assertEqual(1, len(event[wire.LIVE_IDS_KEY]))
 
     def test_not_recorded_outside_the_collector_path(self):
         coord = self.coordination(
@@ -90,8 +91,8 @@ class TestLiveIds(base.TestCase):
 class TestSplitLiveIds(base.TestCase):
 
     def test_split(self):
-        event = {'a': 1, envelope.LIVE_IDS_KEY: {'k': 'v'}}
+        event = {'a': 1, wire.LIVE_IDS_KEY: {'k': 'v'}}
         self.assertEqual(({'a': 1}, {'k': 'v'}),
-                         envelope.split_live_ids(event))
-        self.assertEqual(({'a': 1}, None), envelope.split_live_ids({'a': 1}))
-        self.assertEqual(([1], None), envelope.split_live_ids([1]))
+                         wire.split_live_ids(event))
+        self.assertEqual(({'a': 1}, None), wire.split_live_ids({'a': 1}))
+        self.assertEqual(([1], None), wire.split_live_ids([1]))

@@ -1,0 +1,13 @@
+"""Everything that runs inside vitrage-graph.
+
+``vitrage-persistor-graph`` installs the :mod:`hooks`; each hook point
+gets a :class:`~vitrage_persistor.publish.publisher.Publisher`, which
+stamps and queues events (:mod:`queue`) and has them sent, as messages of
+the :mod:`vitrage_persistor.wire` format, by threads (:mod:`senders`) or
+by a sender process (:mod:`process`, running :mod:`child`).
+:mod:`messaging` owns the oslo.messaging set-up.
+
+Nothing here is imported by the agent, the store, replay or the API; the
+only module both sides share is :mod:`vitrage_persistor.wire`. See
+``doc/source/architecture.rst``.
+"""

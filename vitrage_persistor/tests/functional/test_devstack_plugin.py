@@ -15,6 +15,7 @@ from oslo_db.sqlalchemy import test_fixtures
 
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
+from vitrage_persistor.tests.functional.api import server
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..',
                                     '..'))
@@ -31,6 +32,9 @@ class TestDevstackPlugin(func_fixtures.OpportunisticDB, base.TestCase):
         env = dict(os.environ, VP_HARNESS_DIR=self.state_dir)
         env.setdefault('VP_HARNESS_VENV',
                        os.path.join(self.state_dir, 'venv'))
+        # Not the fixed default: a harness running beside this one (another
+        # checkout on the same machine) would answer tempest instead.
+        env.setdefault('VP_HARNESS_PORT', str(server.free_port()))
         result = subprocess.run(
             ['bash', os.path.join(REPO, 'tools', 'devstack-harness.sh'),
              rabbit.url, prefix],

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 
+import fixtures
 from oslo_db.sqlalchemy import test_fixtures
 
 from vitrage_persistor.tests import base
@@ -27,6 +28,9 @@ class TestDevstackPlugin(func_fixtures.OpportunisticDB, base.TestCase):
     MIGRATE = False
 
     def test_phases_start_services_and_tempest_passes(self):
+        # The harness installs tempest into a fresh venv and starts every
+        # service: on a loaded 2-core machine that passes the base 300 s.
+        self.useFixture(fixtures.Timeout(900, gentle=True))
         rabbit = self.useFixture(func_fixtures.RabbitVhost())
         prefix = self.db_url.rsplit('/', 1)[0]
         env = dict(os.environ, VP_HARNESS_DIR=self.state_dir)

@@ -12,7 +12,7 @@
 # package index for tempest (installed into its own venv).
 # The variables and stand-in functions below are used by the sourced
 # devstack files, which shellcheck does not follow:
-# shellcheck disable=SC2034,SC2317
+# shellcheck disable=SC2034,SC2317,SC2329
 set -euo pipefail
 
 TRANSPORT_URL=${1:?usage: $0 TRANSPORT_URL DB_URL_PREFIX}

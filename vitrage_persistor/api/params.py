@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Strict parsing of what a client sends; every refusal names the parameter.
 
 A WSGI server hands the path and the query string over as bytes (PEP 3333
@@ -108,7 +120,7 @@ def timestamp(name: str, raw: str | None) -> datetime.datetime | None:
             value = datetime.datetime.fromisoformat(text)
             return value.astimezone(datetime.UTC).replace(tzinfo=None)
         except (ValueError, OverflowError):
-            pass
+            pass  # not a real time: the 400 below names the parameter
     raise bad_request('%s must be an RFC 3339 time such as '
                       '2026-11-21T03:12:00Z, got %s' % (name, _shown(raw)))
 

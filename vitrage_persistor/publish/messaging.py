@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The publisher's oslo.messaging set-up: the one module that owns it.
 
 Inside vitrage-graph the same config files configure Vitrage's own
@@ -107,9 +119,10 @@ def send(transport: oslo_messaging.Transport, target: oslo_messaging.Target,
     that no ``retry`` setting retries. A publisher built on it could
     neither count a loss nor keep the event to try again, and
     oslo.messaging has no public call that sends a notification and
-    raises. So this makes the driver's own call,
-    ``Transport._send_notification``, with the same 2.0 message format and
+    raises. So this makes the transport's own private call,
+    ``_send_notification``, with the same 2.0 message format and
     ``<topic>.sample`` target. ``test_messaging`` pins its signature and
     fails when oslo.messaging changes it.
     """
-    transport._send_notification(target, {}, message, version=2.0, retry=2)
+    transport._send_notification(  # private: no public way, see above
+        target, {}, message, version=2.0, retry=2)

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The versioned JSON form of a replayed graph, for snapshots and output.
 
 It holds everything a processor needs to carry on exactly where it
@@ -34,7 +46,7 @@ def nx_graph(graph) -> nx.MultiDiGraph:
     attribute ``_g``; this is the one place that reads it, and
     ``tests/unit/replay/test_graph_json.py`` fails when Vitrage changes it.
     """
-    return graph._g
+    return graph._g  # private: no public way, see above
 
 
 def dump(graph, id_cache: dict | None = None,

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The event store: batched idempotent inserts, ordered streams, snapshots.
 
 Every write of the agent goes through :meth:`Store.add_batch`: one
@@ -311,7 +323,7 @@ class Store:
         # oslo.db has no public "has this context made its engine yet?":
         # asking for .writer.get_engine() would start it just to dispose
         # of it. tests/unit/test_private_apis.py pins _factory._started.
-        if self._context._factory._started:
+        if self._context._factory._started:  # private, see above
             self.engine.dispose()
 
     # -- writes ---------------------------------------------------------

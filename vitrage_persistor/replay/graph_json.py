@@ -44,7 +44,7 @@ def nx_graph(graph) -> nx.MultiDiGraph:
     each one into a ``Vertex`` (too slow at 10^5 vertices) and there is no
     call that lists all edges at all. Its networkx graph is the private
     attribute ``_g``; this is the one place that reads it, and
-    ``tests/unit/replay/test_graph_json.py`` fails when Vitrage changes it.
+    ``tests/unit/test_private_apis.py`` fails when Vitrage changes it.
     """
     return graph._g  # private: no public way, see above
 

@@ -101,6 +101,36 @@ class TestEndpoint(base.TestCase):
         self.assertEqual(['m-0', 'm-1', 'm-3'], stored)
         self.assertEqual([('m-2', endpoint.DB_REJECTED)], quarantined)
 
+    def test_refused_quarantine_row_is_stored_in_plain_ascii(self):
+        bad = tv._message(message_id='bad\u00e9', event_type='other.type')
+        written = []
+
+        def add_batch(events, q=()):
+            if q and not q[0].message_id.isascii():
+                raise db_exception.DBDataError('refused')
+            if events and q:
+                raise db_exception.DBDataError('refused')
+            written.extend(q)
+            return records.BatchResult(len(events), 0, len(q))
+        self.store.add_batch.side_effect = add_batch
+        self.assertIsNone(self.ep.sample(_messages(1) + [bad]))
+        self.assertEqual(1, len(written))
+        row = written[0]
+        self.assertEqual('wrong_event_type', row.reason)
+        self.assertTrue(row.text_escaped)
+        self.assertTrue(row.message_id.isascii())
+        self.assertIn('the database refused the first form', row.detail)
+
+    def test_a_classifier_bug_quarantines_instead_of_wedging(self):
+        with mock.patch.object(endpoint.validation, 'classify_message',
+                               side_effect=RuntimeError('bug')):
+            self.assertIsNone(self.ep.sample(_messages(2)))
+        events, quarantined = self.store.add_batch.call_args[0]
+        self.assertEqual([], events)
+        self.assertEqual([endpoint.INTERNAL_ERROR] * 2,
+                         [q.reason for q in quarantined])
+        self.assertIn('RuntimeError: bug', quarantined[0].detail)
+
     def test_connection_lost_while_isolating_requeues(self):
         calls = []
 

@@ -22,11 +22,22 @@ the graph's vertices and edges by their real ids.
 
 The undo paths are chapters too: host-1's alarms clear while host-2 is
 down, so its deduced alarms and causal edges go away.
+
+Run as a program, it is a stand-in vitrage-graph for tests and the demo:
+the story runs with the hooks of ``[persistor_hooks]`` installed (from
+``--config-file``), and the live graph of every chapter is written to
+``--output`` as JSON. A process of its own keeps Vitrage's process-wide
+state (its global CONF, its database engine, the transformers' id cache)
+away from the caller, as a real vitrage-graph is a process of its own.
+
+    python -m vitrage_persistor.demo.story --config-file F --output OUT
 """
 
+import argparse
 import copy
-
-from vitrage_persistor.demo import harness
+import json
+import logging
+import sys
 
 CHAPTERS = ('before', 'host-1 down', 'host-1 back, host-2 down',
             'deletes and consistency')
@@ -54,6 +65,21 @@ def raw_form(graph) -> tuple[dict, dict]:
     return vertices, edges
 
 
+def json_form(form: tuple[dict, dict]) -> dict:
+    """:func:`raw_form` as JSON-able data (edges as a sorted list)."""
+    vertices, edges = form
+    return json.loads(json.dumps({
+        'vertices': vertices,
+        'edges': sorted([u, v, label, props]
+                        for (u, v, label), props in edges.items())},
+        sort_keys=True))
+
+
+def from_json(data: dict) -> tuple[dict, dict]:
+    return data['vertices'], {(u, v, label): props
+                              for u, v, label, props in data['edges']}
+
+
 def live_alarms(vertices: dict, vitrage_type: str = 'vitrage') -> dict:
     """The alarms of one type that are not deleted, by vitrage_id."""
     return {vid: p for vid, p in vertices.items()
@@ -67,13 +93,15 @@ def live_causes(edges: dict) -> dict:
             if k[2] == 'causes' and not p.get('vitrage_is_deleted')}
 
 
-def incident_story(scale: int = 1, templates=None) -> tuple:
+def incident_story(scale: int = 1, templates=None, on_cut=None) -> tuple:
     """Run the story; returns the pipeline and ``[(chapter, n, graph)]``.
 
     ``n`` is how many events the processor had applied at the end of the
     chapter (all published, in that order, when the collector hook is
     installed), and ``graph`` the live graph's :func:`raw_form` then.
     """
+    from vitrage_persistor.demo import harness
+
     pipeline = harness.Pipeline(harness.FakeCloud(scale=scale), record=True,
                                 templates=templates or [harness.TEMPLATES])
     cuts = []
@@ -81,6 +109,8 @@ def incident_story(scale: int = 1, templates=None) -> tuple:
     def cut(name):
         cuts.append((name, len(pipeline.received),
                      raw_form(pipeline.graph)))
+        if on_cut is not None:
+            on_cut(name)
 
     pipeline.init_snapshot()
     pipeline.get_changes()
@@ -97,3 +127,51 @@ def incident_story(scale: int = 1, templates=None) -> tuple:
     pipeline.consistency_check(30)
     cut(CHAPTERS[3])
     return pipeline, cuts
+
+
+def main(argv=None) -> int:
+    """Run the story with the hooks installed; write the chapters out."""
+    # isort: off
+    # oslo.service's threading backend first, as in every entry point
+    from vitrage_persistor import oslo_backend
+    oslo_backend.use_threading()
+    from vitrage_persistor import service
+    from vitrage_persistor.demo import harness
+    from vitrage_persistor.publish.hooks import install
+    # isort: on
+
+    parser = argparse.ArgumentParser(
+        prog='python -m vitrage_persistor.demo.story',
+        description=__doc__.split('\n')[0])
+    parser.add_argument('--config-file', required=True,
+                        help='vitrage-persistor config with the '
+                             '[persistor_hooks] to install')
+    parser.add_argument('--output', required=True,
+                        help='JSON file for the chapters')
+    parser.add_argument('--scale', type=int, default=1)
+    args = parser.parse_args(argv)
+    conf = service.prepare_service(['--config-file', args.config_file])
+    vitrage_conf = harness.configure_vitrage()
+    logging.getLogger('vitrage').setLevel(logging.CRITICAL)
+    installed = install.install(conf, register_atexit=False)
+    try:
+        pipeline, cuts = incident_story(scale=args.scale)
+        flushed = installed.flush(120)
+        stats = installed.stats()
+    finally:
+        installed.stop(30)
+        installed.uninstall()
+        vitrage_conf.cleanUp()
+    with open(args.output, 'w') as f:
+        json.dump({'flushed': flushed, 'stats': stats,
+                   'processed': len(pipeline.received),
+                   'templates': pipeline.evaluation.templates,
+                   'notifications': pipeline.evaluation.notifications,
+                   'chapters': [{'name': name, 'count': count,
+                                 'graph': json_form(form)}
+                                for name, count, form in cuts]}, f)
+    return 0 if flushed else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -259,7 +259,9 @@ _VITRAGE_DB = {}
 def _vitrage_db_url() -> str:
     """One SQLite file per process for Vitrage's own tables."""
     if os.getpid() not in _VITRAGE_DB:
-        folder = tempfile.mkdtemp(prefix='vp_vitrage_db_')
+        # in memory where there is a tmpfs: the evaluator commits often
+        folder = tempfile.mkdtemp(prefix='vp_vitrage_db_', dir='/dev/shm' if
+                                  os.path.isdir('/dev/shm') else None)
         atexit.register(shutil.rmtree, folder, True)
         _VITRAGE_DB[os.getpid()] = 'sqlite:///%s/vitrage.db' % folder
     return _VITRAGE_DB[os.getpid()]
@@ -443,13 +445,14 @@ class Pipeline:
         self.host_down(host)
         vms = self.instances_on(host)
         if vms:
-            self.aodh_alarm('aodh-incident-1', vms[0]['id'])
+            self.aodh_alarm('aodh-incident-%s' % host, vms[0]['id'])
 
     def recovery(self, host: str = 'host-1'):
         """The alarms clear, one by one, and the evaluator undoes."""
         vms = self.instances_on(host)
         if vms:
-            self.aodh_alarm('aodh-incident-1', vms[0]['id'], clear=True)
+            self.aodh_alarm('aodh-incident-%s' % host, vms[0]['id'],
+                            clear=True)
         self.host_down(host, up=True)
         self.nagios_alarm(host, 'Check_MK', 'OK')
 

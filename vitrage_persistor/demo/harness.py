@@ -146,10 +146,14 @@ class FakeCloud:
                 'aodh': self.aodh}
 
 
-def configure_vitrage() -> config_fixture.Config:
+def configure_vitrage(values_dir: str | None = None
+                      ) -> config_fixture.Config:
     """Build Vitrage's global CONF as its unit tests do.
 
-    Undo with ``cleanUp()`` of the returned fixture.
+    ``values_dir`` is the datasources_values directory (states and
+    severities); Vitrage's test resources by default, which give doctor
+    and aodh alarms "undefined datasource" states. Undo with ``cleanUp()``
+    of the returned fixture.
     """
     fixture = config_fixture.Config(CONF)
     fixture.setUp()
@@ -171,7 +175,8 @@ def configure_vitrage() -> config_fixture.Config:
         os.path.dirname(__file__), 'nagios_conf.yaml'), 'nagios')
     CONF.set_override('driver', __name__ + '.MockNagiosDriver', 'nagios')
     CONF.set_override('datasources_values_dir',
-                      RES + '/datasources_values', 'entity_graph')
+                      values_dir or RES + '/datasources_values',
+                      'entity_graph')
     ds_utils.drivers.clear()   # driver instances are cached globally
     fixture.addCleanup(ds_utils.drivers.clear)
     return fixture
@@ -260,8 +265,10 @@ def _vitrage_db_url() -> str:
     """One SQLite file per process for Vitrage's own tables."""
     if os.getpid() not in _VITRAGE_DB:
         # in memory where there is a tmpfs: the evaluator commits often
-        folder = tempfile.mkdtemp(prefix='vp_vitrage_db_', dir='/dev/shm' if
-                                  os.path.isdir('/dev/shm') else None)
+        # (mkdtemp makes a private directory, so a shared parent is fine)
+        shm = '/dev/shm'  # noqa: S108
+        folder = tempfile.mkdtemp(prefix='vp_vitrage_db_',
+                                  dir=shm if os.path.isdir(shm) else None)
         atexit.register(shutil.rmtree, folder, True)
         _VITRAGE_DB[os.getpid()] = 'sqlite:///%s/vitrage.db' % folder
     return _VITRAGE_DB[os.getpid()]

@@ -96,16 +96,20 @@ class VitrageStack(fixtures.Fixture):
     """
 
     def __init__(self, state_dir: str, instances=('vm-1', 'vm-2'),
-                 hooks: str = 'collector'):
+                 hooks: str = 'collector', rabbit=None,
+                 hooks_options: dict | None = None):
         super().__init__()
         self.state_dir = state_dir
         self.instances = instances
         self.hooks = hooks
+        self.rabbit = rabbit
+        self.hooks_options = hooks_options or {}
         self.procs = {}
 
     def _setUp(self):
-        rabbit = self.useFixture(func_fixtures.RabbitVhost())
-        self.rabbit = rabbit
+        if self.rabbit is None:
+            self.rabbit = self.useFixture(func_fixtures.RabbitVhost())
+        rabbit = self.rabbit
         self.transport_url = rabbit.url
         self.db_name = 'vp%d_vitrage_%s' % (os.getpid(), uuid.uuid4().hex[:8])
         self._mysql('CREATE DATABASE %s CHARACTER SET utf8mb4' % self.db_name)
@@ -144,7 +148,9 @@ class VitrageStack(fixtures.Fixture):
                 '[api]\nauth_mode = noauth\npaste_config = %(paste)s\n'
                 'host = 127.0.0.1\nport = %(port)d\nworkers = 1\n'
                 '[persistor_hooks]\ntransport_url = %(url)s\n'
-                'hooks = %(hooks)s\n' % {
+                'hooks = %(hooks)s\n%(options)s' % {
+                    'options': ''.join('%s = %s\n' % item for item in
+                                       sorted(self.hooks_options.items())),
                     'url': self.transport_url, 'logs': self.log_dir,
                     'db_user': 'root', 'db': self.db_name,
                     'static': static_dir, 'values': self.values_dir,
@@ -187,15 +193,37 @@ class VitrageStack(fixtures.Fixture):
 
     def start(self, timeout: float = 180) -> None:
         """Start the three services and wait until the API answers."""
-        seen = self.graph_log().count('Init Finished')
-        self._spawn('graph', 'vitrage-persistor-graph')
         self.addCleanup(self.stop)
         self._spawn('api', 'vitrage-api')
         self._spawn('persistor', 'vitrage-persistor')
+        self.start_graph(timeout)
+
+    def start_graph(self, timeout: float = 180) -> None:
+        """(Re)start vitrage-graph; wait for "Init Finished" and the API."""
+        seen = self.graph_log().count('Init Finished')
+        self._spawn('graph', 'vitrage-persistor-graph')
         helpers.wait_for(
             lambda: self.graph_log().count('Init Finished') > seen,
             timeout, what='vitrage-graph "Init Finished"')
         helpers.wait_for(self._answers, timeout, what='vitrage-api')
+
+    def kill9_graph(self) -> None:
+        """``kill -9`` vitrage-graph's whole process group: a crash."""
+        proc = self.procs.pop('graph')
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+
+    def vitrage_db_count(self, table: str) -> int:
+        """Rows in one of Vitrage's own tables."""
+        conn = pymysql.connect(host='127.0.0.1', user='root', password='',
+                               database=self.db_name)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute('SELECT COUNT(*) FROM %s' % table)
+                return cursor.fetchone()[0]
+        finally:
+            conn.close()
 
     def _answers(self) -> bool:
         try:
@@ -249,7 +277,8 @@ class VitrageStack(fixtures.Fixture):
                         for t in self.vitrage('template', 'list')),
             120, what='template %s ACTIVE' % name)
 
-    def host_event(self, host: str, down: bool = True) -> None:
+    def host_event(self, host: str, down: bool = True,
+                   event_id: str | None = None) -> None:
         """A doctor monitor reports ``host`` down (or up again)."""
         self.vitrage('event', 'post', '--type', 'compute.host.down',
                      '--details', json.dumps({
@@ -257,5 +286,5 @@ class VitrageStack(fixtures.Fixture):
                          'cause': 'link-down', 'severity': 'critical',
                          'status': 'down' if down else 'up',
                          'monitor_id': 'monitor-1',
-                         'monitor_event_id': 'event-%s' % host}),
+                         'monitor_event_id': event_id or 'event-%s' % host}),
                      as_json=False)

@@ -214,6 +214,13 @@ class VitrageStack(fixtures.Fixture):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
 
+    def forget_vitrage_graph(self) -> None:
+        """Empty Vitrage's own graph persistence (its rows and pickle)."""
+        for table in ('graph_snapshots', 'events'):
+            # fixed table names of Vitrage's schema, not input
+            self._mysql('DELETE FROM %s.%s' % (  # noqa: S608
+                self.db_name, table))
+
     def vitrage_db_count(self, table: str) -> int:
         """Rows in one of Vitrage's own tables."""
         conn = pymysql.connect(host='127.0.0.1', user='root', password='',

@@ -72,9 +72,11 @@ def group_cpu(leader: int) -> float:
 
 def notifier(url: str):
     conf = cfg.ConfigOpts()
-    transport = oslo_messaging.get_notification_transport(conf, url=url)
+    for group, options in oslo_messaging.opts.list_opts():
+        conf.register_opts(list(options), group=group)
     # Vitrage's own default exchange, where vitrage-graph listens
     conf.set_override('control_exchange', 'vitrage')
+    transport = oslo_messaging.get_notification_transport(conf, url=url)
     return oslo_messaging.Notifier(transport, driver='messagingv2',
                                    publisher_id='bench',
                                    topics=['vitrage_notifications'])

@@ -53,7 +53,15 @@ from oslo_middleware import (
 )
 from oslo_middleware.healthcheck import opts as healthcheck_opts
 
-from vitrage_persistor.api import health, params, policy, views
+from vitrage_persistor.api import (
+    graph_routes,
+    graphs,
+    health,
+    params,
+    policy,
+    views,
+    vitrage_at,
+)
 from vitrage_persistor.storage import api as storage_api
 
 LOG = log.getLogger(__name__)
@@ -69,13 +77,17 @@ class ConfigurationError(Exception):
 
 
 def _json(body, status=200) -> webob.Response:
+    """A JSON response; ``body`` may be any JSON value."""
     return webob.Response(
         body=json.dumps(body, ensure_ascii=False).encode('utf-8'),
         status=status, content_type='application/json', charset='utf-8')
 
 
 def _error(status: int, message: str, **headers) -> webob.Response:
-    resp = _json({'error': {'code': status, 'message': message}}, status)
+    # 'description' too: python-vitrageclient shows that key of an error
+    # (vitrage-api's pecan errors), and says "Unknown Error" without it.
+    resp = _json({'error': {'code': status, 'message': message},
+                  'description': message}, status)
     resp.headers.update(headers)
     return resp
 
@@ -88,6 +100,7 @@ class Route:
     handler: str
     rule: str | None = None
     public: bool = False
+    methods: tuple[str, ...] = ('GET',)
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -114,6 +127,21 @@ ROUTES = (
     Route('/v1/events', 'list_events', 'persistor:event:get'),
     Route('/v1/events/{event_id}', 'show_event', 'persistor:event:get'),
     Route('/v1/quarantine', 'list_quarantine', 'persistor:quarantine:get'),
+    Route('/v1/graph', 'show_graph', 'persistor:graph:get'),
+    Route('/v1/graph/diff', 'graph_diff', 'persistor:graph:get'),
+    # Vitrage's read API at a past time (api/vitrage_at.py)
+    Route('/v1/at/{at}/v1/topology', 'at_topology', 'persistor:vitrage:get',
+          methods=('POST',)),
+    Route('/v1/at/{at}/v1/resources', 'at_resources',
+          'persistor:vitrage:get', methods=('GET', 'POST')),
+    Route('/v1/at/{at}/v1/resources/{vitrage_id}', 'at_resource',
+          'persistor:vitrage:get'),
+    Route('/v1/at/{at}/v1/alarm', 'at_alarms', 'persistor:vitrage:get'),
+    Route('/v1/at/{at}/v1/alarm/{vitrage_id}', 'at_alarm',
+          'persistor:vitrage:get'),
+    Route('/v1/at/{at}/v1/rca', 'at_rca_query', 'persistor:vitrage:get'),
+    Route('/v1/at/{at}/v1/rca/{alarm_id}', 'at_rca',
+          'persistor:vitrage:get'),
 )
 _PUBLIC_PATHS = frozenset(r.template.rstrip('/') for r in ROUTES if r.public)
 
@@ -132,12 +160,13 @@ def load_openapi(max_limit: int) -> dict:
     return document
 
 
-class PersistorAPI:
+class PersistorAPI(vitrage_at.VitrageAtHandlers, graph_routes.GraphHandlers):
     """Routes requests to handlers; each handler checks one policy rule."""
 
     def __init__(self, conf: cfg.ConfigOpts, store: storage_api.Store):
         self.conf = conf
         self.store = store
+        self.graphs = graphs.GraphCache(conf, store)
         self.enforcer = policy.make_enforcer(conf)
         self._openapi = load_openapi(conf.api.max_limit)
         self._openapi_yaml = yaml.safe_dump(self._openapi, sort_keys=False,
@@ -183,18 +212,26 @@ class PersistorAPI:
 
     @webob.dec.wsgify
     def __call__(self, req):
+        allowed: list[str] = []
         try:
-            if req.method != 'GET':
-                raise webob.exc.HTTPMethodNotAllowed(
-                    detail='the API is read-only: GET only')
             segments = params.path_segments(req.environ)
             for route in ROUTES:
                 args = route.match(segments)
-                if args is not None:
+                if args is None:
+                    continue
+                if req.method in route.methods:
                     return self._handle(req, route, args)
+                allowed.extend(route.methods)
+            if segments == [HEALTHCHECK_PATH.strip('/')]:
+                allowed.append('GET')   # GET and HEAD go to oslo's app
+            if allowed:
+                raise webob.exc.HTTPMethodNotAllowed(
+                    detail='the API is read-only: this route takes %s'
+                    % ', '.join(sorted(set(allowed))))
             raise webob.exc.HTTPNotFound(detail='no such resource')
         except webob.exc.HTTPException as exc:
-            extra = {'Allow': 'GET'} if exc.code == 405 else {}
+            extra = ({'Allow': ', '.join(sorted(set(allowed)) or ['GET'])}
+                     if exc.code == 405 else {})
             return _error(exc.code, exc.detail or exc.explanation, **extra)
         except _UNAVAILABLE as exc:
             LOG.warning('database unavailable: %s', exc)
@@ -213,6 +250,13 @@ class PersistorAPI:
             context = self._context(req)
             self._authorize(context, route.rule)
         return handler(req, context, **args)
+
+    @staticmethod
+    def _json_any(body) -> webob.Response:
+        return webob.Response(
+            body=json.dumps(body, ensure_ascii=False,
+                            default=str).encode('utf-8'),
+            content_type='application/json', charset='utf-8')
 
     def _query(self, req, *allowed: str) -> dict[str, str]:
         return params.query(req.environ, allowed)

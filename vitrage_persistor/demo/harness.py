@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Real Vitrage 15.0.1 drivers, driver_exec, consistency and Processor.
+"""Real Vitrage 15.0.1 drivers, driver_exec, consistency, Processor, evaluator.
 
 No vitrage-graph, no OpenStack: the configuration is built the way
 Vitrage's own unit tests do (``vitrage.tests.base.BaseTest`` plus
@@ -18,35 +18,50 @@ Vitrage's own unit tests do (``vitrage.tests.base.BaseTest`` plus
 replaced by fakes serving ``vitrage.tests.mocks`` data, and everything else
 is Vitrage's code: ``DriverExec``, ``DriversNotificationEndpoint``,
 ``ConsistencyEnforcer``, ``EventsCoordination`` and ``Processor`` on an
-``NXGraph``. Used by the functional tests and by ``tools/bench/hooks.py``.
+``NXGraph`` and, with templates, the ``ScenarioEvaluator``
+(:class:`Evaluation`).
+Used by the functional tests, the demo and ``tools/bench/hooks.py``.
 """
 
+import atexit
 import copy
 import datetime
 import logging
+import os
 import shutil
 import tempfile
 import types
 
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+from oslo_db.sqlalchemy import enginefacade
 from oslo_utils import timeutils
 from vitrage import opts as vitrage_opts
+from vitrage import storage
 from vitrage.common import config as vitrage_config
-from vitrage.common.constants import DatasourceAction
+from vitrage.common.constants import (
+    DatasourceAction,
+    TemplateStatus,
+    TemplateTypes,
+)
 from vitrage.datasources import utils as ds_utils
 from vitrage.datasources.nagios import driver as nagios_driver
 from vitrage.entity_graph import driver_exec, graph_init
 from vitrage.entity_graph.consistency import consistency_enforcer
 from vitrage.entity_graph.processor import processor
+from vitrage.evaluator import scenario_evaluator, scenario_repository
+from vitrage.evaluator.template_db import template_repository
 from vitrage.graph.driver.networkx_graph import NXGraph
+from vitrage.storage.sqlalchemy import models
 from vitrage.tests.mocks import mock_driver as md
 from vitrage.tests.mocks import utils as mock_utils
+from vitrage.utils import file as vitrage_file
 
 CONF = cfg.CONF
 DATASOURCES = ['nova.zone', 'nova.host', 'nova.instance', 'cinder.volume',
                'static', 'aodh', 'doctor', 'nagios']
 RES = mock_utils.get_resources_dir()
+TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
 
 NAGIOS_ALARMS = []
 
@@ -152,8 +167,8 @@ def configure_vitrage() -> config_fixture.Config:
     # the only file of the test resources that passes the current schema
     shutil.copy(RES + '/static_datasources/switch_to_host.yaml', static_dir)
     CONF.set_override('directory', static_dir, 'static')
-    CONF.set_override('config_file', RES + '/nagios/nagios_conf.yaml',
-                      'nagios')
+    CONF.set_override('config_file', os.path.join(
+        os.path.dirname(__file__), 'nagios_conf.yaml'), 'nagios')
     CONF.set_override('driver', __name__ + '.MockNagiosDriver', 'nagios')
     CONF.set_override('datasources_values_dir',
                       RES + '/datasources_values', 'entity_graph')
@@ -169,14 +184,99 @@ class StubPersist:
         pass
 
 
+class Evaluation:
+    """Vitrage's ``ScenarioEvaluator`` on a pipeline's graph, with templates.
+
+    Wired as ``vitrage/tests/functional/evaluator`` does it: the templates
+    go into Vitrage's own database (``add_templates_to_db``, then ACTIVE),
+    the evaluator subscribes to the entity graph, and its actions come back
+    to the processor the way vitrage-graph's evaluator workers send them:
+    one notification per evaluation, carrying the list of events, received
+    by ``PushNotificationsEndpoint`` around the coordination's high-priority
+    work. The evaluator reacts inside the processor's call, under the
+    coordination lock, so its notifications are queued and delivered by
+    :meth:`settle`, as the evaluator topic delivers them after the lock is
+    released in vitrage-graph.
+
+    Vitrage's storage is one global enginefacade per process, so its
+    database is one SQLite file per process, emptied for each evaluation.
+    """
+
+    def __init__(self, graph, coordination, templates: list[str]):
+        CONF.set_override('connection', _vitrage_db_url(), 'database')
+        self.db = storage.get_connection_from_config()
+        engine = enginefacade.writer.get_engine()
+        models.Base.metadata.drop_all(engine)
+        models.Base.metadata.create_all(engine)
+        documents = []
+        for path in templates:
+            names = sorted(os.listdir(path)) if os.path.isdir(path) else [
+                os.path.basename(path)]
+            folder = path if os.path.isdir(path) else os.path.dirname(path)
+            for name in names:
+                if name.endswith('.yaml'):
+                    # as Vitrage reads them: every scalar a string
+                    documents.append(vitrage_file.load_yaml_file(
+                        os.path.join(folder, name), with_exception=True))
+        loaded = template_repository.add_templates_to_db(
+            self.db, documents, TemplateTypes.STANDARD)
+        for template in loaded:
+            if template.status == TemplateStatus.ERROR:
+                raise ValueError('template %s refused: %s' % (
+                    template.name, template.status_details))
+            self.db.templates.update(template.uuid, 'status',
+                                     TemplateStatus.ACTIVE)
+        self.templates = [t.name for t in loaded]
+        self.pending = []
+        self.notifications = 0
+        self.evaluator = scenario_evaluator.ScenarioEvaluator(
+            graph, scenario_repository.ScenarioRepository(),
+            self._actions_callback, enabled=True)
+        # vitrage-graph builds this endpoint in EventsCoordination.start()
+        # around the same method, for EVALUATOR_TOPIC; the harness has no
+        # topic, so it builds the endpoint the same way.
+        self.endpoint = graph_init.PushNotificationsEndpoint(
+            coordination._do_high_priority_work)
+
+    def _actions_callback(self, event_type, events):
+        self.pending.append((event_type, events))
+
+    def settle(self) -> int:
+        """Deliver the evaluator's notifications until it has no more."""
+        delivered = 0
+        while self.pending:
+            event_type, events = self.pending.pop(0)
+            self.endpoint.info({}, 'vitrage.evaluator', event_type,
+                               events, {})
+            delivered += 1
+        self.notifications += delivered
+        return delivered
+
+
+_VITRAGE_DB = {}
+
+
+def _vitrage_db_url() -> str:
+    """One SQLite file per process for Vitrage's own tables."""
+    if os.getpid() not in _VITRAGE_DB:
+        folder = tempfile.mkdtemp(prefix='vp_vitrage_db_')
+        atexit.register(shutil.rmtree, folder, True)
+        _VITRAGE_DB[os.getpid()] = 'sqlite:///%s/vitrage.db' % folder
+    return _VITRAGE_DB[os.getpid()]
+
+
 class Pipeline:
     """Vitrage's collector path and processor, wired like VitrageGraphInit.
 
     ``received`` holds a deep copy of every event as the processor got it
     (taken right before ``Processor.process_event``) when ``record`` is on.
+    With ``templates`` (files or folders of Vitrage templates), Vitrage's
+    evaluator runs too (:class:`Evaluation`), and every scenario step ends
+    when the evaluator has nothing more to say.
     """
 
-    def __init__(self, cloud: FakeCloud, record: bool = True):
+    def __init__(self, cloud: FakeCloud, record: bool = True,
+                 templates: list[str] | None = None):
         self.cloud = cloud
         self.record = record
         self.received = []
@@ -195,23 +295,44 @@ class Pipeline:
                 drv._client = clients[name]
         self.endpoint = driver_exec.DriversNotificationEndpoint(
             self.coordination.handle_multiple_low_priority).init()
+        self.evaluation = None
+        if templates:
+            self.evaluation = Evaluation(self.graph, self.coordination,
+                                         templates)
 
     def process_event(self, event):
         """What ``VitrageGraphInit.process_event`` does, minus the DB."""
+        if isinstance(event, list):
+            for item in event:
+                self._process_one(item)
+        elif event.get('template_action'):
+            pass  # vitrage-graph hands it to its evaluator workers
+        else:
+            self._process_one(event)
+
+    def _process_one(self, event):
         if self.record:
             self.received.append(copy.deepcopy(event))
         self.processor.process_event(event)
 
+    def settle(self) -> None:
+        if self.evaluation is not None:
+            self.evaluation.settle()
+
     # --------------------------------------------------------- scenario
     def init_snapshot(self):
         self.driver_exec.snapshot_get_all(DatasourceAction.INIT_SNAPSHOT)
+        self.settle()
 
     def snapshot(self):
         self.driver_exec.snapshot_get_all(DatasourceAction.SNAPSHOT)
+        self.settle()
 
-    def get_changes(self):
-        for name in ('static', 'nova.instance', 'aodh', 'nagios'):
+    def get_changes(self, names=('static', 'nova.instance', 'aodh',
+                                 'nagios')):
+        for name in names:
             self.driver_exec.get_changes(name)
+        self.settle()
 
     def push(self, scale: int = 1):
         info = self.endpoint.info
@@ -235,6 +356,7 @@ class Pipeline:
                        'timestamp': '2016-11-29T08:05:37.877253',
                        'state_timestamp': '2016-11-29T08:05:37Z',
                        'rule': {'query': [], 'event_type': '*'}}}, {})
+        self.settle()
 
     def delete_some(self):
         """Delete entities the ways Vitrage does.
@@ -264,6 +386,72 @@ class Pipeline:
             self.consistency.periodic_process()
         finally:
             timeutils.clear_time_override()
+        self.settle()
+
+    # ---------------------------------------------------------- incident
+    def instances_on(self, host: str) -> list[dict]:
+        return [vars(vm) for vm in self.cloud.vms
+                if vars(vm).get('OS-EXT-SRV-ATTR:host') == host]
+
+    def host_down(self, host: str, up: bool = False):
+        """A doctor monitor reports ``host`` down (or up again)."""
+        now = timeutils.utcnow().strftime('%Y-%m-%dT%H:%M:%S.%f')
+        event_type = 'vitrage.custom.event.%s' % ('up' if up else 'down')
+        self.endpoint.info({}, 'vitrage.api', event_type, {
+            'time': now, 'type': 'compute.host.down',
+            'details': {'hostname': host, 'source': 'sample_monitor',
+                        'cause': 'link-down', 'severity': 'critical',
+                        'status': 'up' if up else 'down',
+                        'monitor_id': 'monitor-1',
+                        'monitor_event_id': 'incident-%s' % host}}, {})
+        self.settle()
+
+    def nagios_alarm(self, host: str, service: str, status: str):
+        """Nagios reports ``service`` on ``host`` (OK clears it)."""
+        alarms = [a for a in NAGIOS_ALARMS
+                  if (a['resource_name'], a['service']) != (host, service)]
+        alarms.append({
+            'resource_type': 'nova.host', 'resource_name': host,
+            'service': service, 'status': status,
+            'last_check': timeutils.utcnow().strftime('%Y-%m-%d %H:%M:%S'),
+            'duration': '0d 0h 1m 0s', 'attempt': '1/1',
+            'status_info': '%s - %s' % (status, service)})
+        NAGIOS_ALARMS[:] = alarms
+        self.get_changes(('nagios',))
+
+    def aodh_alarm(self, alarm_id: str, instance_id: str, clear=False):
+        """An aodh event alarm on an instance is created (or deleted)."""
+        now = timeutils.utcnow().isoformat()
+        detail = {'description': 'instance errors', 'enabled': True,
+                  'name': 'instance_errors', 'state': 'alarm',
+                  'type': 'event', 'severity': 'moderate',
+                  'repeat_actions': False, 'timestamp': now,
+                  'state_timestamp': now,
+                  'rule': {'event_type': 'compute.instance.*', 'query': [
+                      {'field': 'traits.resource_id', 'type': '',
+                       'value': instance_id, 'op': 'eq'}]}}
+        self.endpoint.info({}, 'aodh', 'alarm.deletion' if clear
+                           else 'alarm.creation', {
+                               'alarm_id': alarm_id, 'project_id': 'p1',
+                               'user_id': 'u1', 'severity': 'moderate',
+                               'timestamp': now, 'detail': detail}, {})
+        self.settle()
+
+    def incident(self, host: str = 'host-1'):
+        """A host goes down: nagios, doctor and aodh alarms arrive."""
+        self.nagios_alarm(host, 'Check_MK', 'CRITICAL')
+        self.host_down(host)
+        vms = self.instances_on(host)
+        if vms:
+            self.aodh_alarm('aodh-incident-1', vms[0]['id'])
+
+    def recovery(self, host: str = 'host-1'):
+        """The alarms clear, one by one, and the evaluator undoes."""
+        vms = self.instances_on(host)
+        if vms:
+            self.aodh_alarm('aodh-incident-1', vms[0]['id'], clear=True)
+        self.host_down(host, up=True)
+        self.nagios_alarm(host, 'Check_MK', 'OK')
 
     def full_scenario(self, scale: int = 1):
         self.init_snapshot()

@@ -42,10 +42,29 @@ transformers change the event, top-level keys (``graph_query_result``,
 reformatted timestamps) and nested ones (the doctor transformer adds to
 ``details``), so only a copy is the event as the processor received it.
 
-Evaluator events, which use the same lock but not the two entry points,
-are not published. Everything is patched on the class
-before vitrage-graph builds ``VitrageGraphInit``, because the bound methods
-are captured in its ``__init__``.
+The evaluator's conclusions arrive on a third entry point:
+``PushNotificationsEndpoint.info``, which vitrage-graph builds in
+``EventsCoordination.start`` for ``EVALUATOR_TOPIC`` around the
+high-priority work function. Its payload is the list of events one
+evaluation produced (``raise_alarm``, ``set_state``, ``mark_down``,
+``add_causal_relationship`` and their undo), and vitrage-graph hands the
+whole list to one call of the work function. The hook applies the list
+one item at a time, in order, under the same lock, and publishes each
+item with the ids *it* created (a deduced alarm's uuid4, which the undo,
+the causal edge and later state changes name). Vitrage applies the items
+in the same order and stops at the first one that raises; so does the
+hook. The only difference: vitrage-graph's own ``GraphPersistency``
+flushes after each item instead of once per list.
+
+A ``template_action`` payload (a template added or deleted) is no graph
+event: vitrage-graph hands it to its evaluator workers, which reload
+their templates. It is not published. Replay never runs the evaluator;
+it applies the evaluator's stored conclusions, so a template change is
+visible in history through the events the evaluator produced after it.
+
+Everything is patched on the class before vitrage-graph builds
+``VitrageGraphInit``, because the bound methods are captured in its
+``__init__`` and ``start``.
 """
 
 import copy
@@ -62,6 +81,8 @@ from vitrage_persistor.publish.hooks import registry as registry_mod
 _COORD = graph_init.EventsCoordination
 _ENTRY_POINTS = ('handle_multiple_low_priority',
                  'handle_multiple_high_priority')
+_EVALUATOR_ENDPOINT = graph_init.PushNotificationsEndpoint
+TEMPLATE_ACTION = 'template_action'
 _TRANSFORMER = transformer_base.TransformerBase
 
 
@@ -121,6 +142,7 @@ class CollectorHook:
         self.registry = registry
         self._context = threading.local()
         self._originals = None
+        self._evaluator_info = None
 
     def on_event(self, event) -> None:
         if isinstance(event, list):
@@ -136,7 +158,16 @@ class CollectorHook:
 
         The event is published even when the processor raised: replay
         meets the same event and fails the same way, as vitrage-graph did.
+        An evaluator batch (a list) is applied item by item, each item
+        published with its own ids; a template action is applied and not
+        published.
         """
+        if isinstance(event, list):
+            for item in event:
+                self.process(item, do_work)
+            return None
+        if isinstance(event, dict) and event.get(TEMPLATE_ACTION):
+            return do_work(event)
         if not isinstance(event, dict) or (
                 self.registry is not None and self.registry.claim(event)):
             # already published by the driver hook, or not an event we can
@@ -174,6 +205,7 @@ class CollectorHook:
             return
         self._originals = {name: _COORD.__dict__[name]
                            for name in ('__init__',) + _ENTRY_POINTS}
+        self._evaluator_info = _EVALUATOR_ENDPOINT.__dict__['info']
         hook = self
         orig_init = self._originals['__init__']
 
@@ -185,11 +217,11 @@ class CollectorHook:
             orig_init(coord, do_work, *args, **kwargs)
 
         def entry_point(orig):
-            def wrapper(coord, events):
+            def wrapper(*args, **kwargs):
                 previous = hook._collecting()
                 hook._context.active = True
                 try:
-                    return orig(coord, events)
+                    return orig(*args, **kwargs)
                 finally:
                     hook._context.active = previous
             wrapper.__name__ = orig.__name__
@@ -199,6 +231,7 @@ class CollectorHook:
         _COORD.__init__ = __init__
         for name in _ENTRY_POINTS:
             setattr(_COORD, name, entry_point(self._originals[name]))
+        _EVALUATOR_ENDPOINT.info = entry_point(self._evaluator_info)
         recording_cache()
 
     def uninstall(self) -> None:
@@ -206,6 +239,7 @@ class CollectorHook:
             return
         for name, func in self._originals.items():
             setattr(_COORD, name, func)
+        _EVALUATOR_ENDPOINT.info = self._evaluator_info
         self._originals = None
         cache = _TRANSFORMER.key_to_uuid_cache
         if isinstance(cache, RecordingIdCache):

@@ -63,6 +63,7 @@ from vitrage_persistor.api import (
     vitrage_at,
 )
 from vitrage_persistor.storage import api as storage_api
+from vitrage_persistor.storage import entity_ids
 
 LOG = log.getLogger(__name__)
 
@@ -127,6 +128,8 @@ ROUTES = (
     Route('/v1/events', 'list_events', 'persistor:event:get'),
     Route('/v1/events/{event_id}', 'show_event', 'persistor:event:get'),
     Route('/v1/quarantine', 'list_quarantine', 'persistor:quarantine:get'),
+    Route('/v1/entities/{key}/history', 'entity_history',
+          'persistor:event:get'),
     Route('/v1/graph', 'show_graph', 'persistor:graph:get'),
     Route('/v1/graph/diff', 'graph_diff', 'persistor:graph:get'),
     # Vitrage's read API at a past time (api/vitrage_at.py)
@@ -326,6 +329,33 @@ class PersistorAPI(vitrage_at.VitrageAtHandlers, graph_routes.GraphHandlers):
         if item is None:
             raise webob.exc.HTTPNotFound(detail='event %d not found' % number)
         return _json(views.event(item))
+
+    def entity_history(self, req, context, key):
+        q = self._query(req, 'after_id', 'limit', 'from', 'to', 'related',
+                        'all_tenants')
+        key = params.text('key', key, entity_ids.MAX_ENTITY_ID_LEN + 64)
+        entity = entity_ids.from_key(key)
+        after_id = params.integer('after_id', q.get('after_id'), 0, 0,
+                                  params.MAX_ID)
+        limit = params.integer('limit', q.get('limit'),
+                               min(100, self.conf.api.max_limit), 1,
+                               self.conf.api.max_limit)
+        since = params.timestamp('from', q.get('from'))
+        before = params.timestamp('to', q.get('to'))
+        related = params.boolean('related', q.get('related'))
+        projects = self._projects(
+            context, params.boolean('all_tenants', q.get('all_tenants')))
+        items = self.store.entity_history_page(
+            [entity], after_id=after_id, limit=limit, alarms=related,
+            since=since, before=before, projects=projects)
+        body = {'entity_id': entity,
+                'events': [views.event(item) for item in items]}
+        if len(items) == limit:
+            q.update(after_id=str(items[-1].id), limit=str(limit))
+            body['next'] = self._link(
+                req, '/v1/entities/%s/history' % urllib.parse.quote(
+                    key, safe=''), q)
+        return _json(body)
 
     def list_quarantine(self, req, context):
         q = self._query(req, 'after_id', 'limit')

@@ -37,7 +37,7 @@ import uuid
 
 from vitrage_persistor import wire
 from vitrage_persistor.replay import processor as processor_mod
-from vitrage_persistor.storage import records
+from vitrage_persistor.storage import entity_ids, records, tenancy
 from vitrage_persistor.tests.common import trace
 
 PUBLISHER = 'vitrage.persistor.collector.test-host.rca'
@@ -120,7 +120,9 @@ def build(conf, base_events: int = 120) -> RcaHistory:
             entity_type=event.get('vitrage_entity_type') or 'unknown',
             payload_json=records.encode_payload(stored),
             publisher_id=PUBLISHER, sequence=i,
-            datasource_action=event.get('vitrage_datasource_action')))
+            datasource_action=event.get('vitrage_datasource_action'),
+            project_id=tenancy.project_of(event),
+            entity_id=entity_ids.entity_id_of(event)))
         if label:
             times[label] = when
             graphs[label] = processor_mod.VitrageProcessor(

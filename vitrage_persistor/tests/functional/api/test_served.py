@@ -31,6 +31,7 @@ from testtools import content
 
 from vitrage_persistor.storage import records
 from vitrage_persistor.tests import base
+from vitrage_persistor.tests.common import replay_base
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.api import server
 from vitrage_persistor.tests.functional.db import test_store
@@ -71,6 +72,10 @@ class ServedAPI:
         api_opts.setdefault('max_limit', MAX_LIMIT)
         config = server.write_config(
             os.path.join(self.state_dir, 'api.conf'), db_url, **api_opts)
+        # the graph and /v1/at/ routes replay through Vitrage's processor
+        with open(config, 'a') as f:
+            f.write('[replay]\ndatasources_values_dir = %s\n'
+                    % replay_base.datasources_values_dir())
         return self.useFixture(server.UwsgiAPI(
             config, os.path.join(self.state_dir, 'uwsgi.log')))
 

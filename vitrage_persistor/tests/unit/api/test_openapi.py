@@ -65,7 +65,8 @@ class TestOpenAPI(test_app.APITestCase):
         for route in api_app.ROUTES:
             path = route.template.replace('{event_id}', '1').replace(
                 '{at}', '2026-01-01T00:00:00Z').replace(
-                '{vitrage_id}', 'x').replace('{alarm_id}', 'x')
+                '{vitrage_id}', 'x').replace('{alarm_id}', 'x').replace(
+                '{key}', 'x')
             for method in route.methods:
                 resp = webob.Request.blank(
                     path + '?bogus_param=1', method=method,

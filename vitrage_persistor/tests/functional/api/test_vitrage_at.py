@@ -173,3 +173,76 @@ class TestVitrageAtTimePostgreSQL(VitrageAtTime,
 class TestVitrageAtTimeMySQL(VitrageAtTime, func_fixtures.OpportunisticDB,
                              replay_base.ReplayTestCase):
     FIXTURE = test_fixtures.MySQLOpportunisticFixture
+
+
+class TestStoryThroughTheClientPostgreSQL(func_fixtures.OpportunisticDB,
+                                          replay_base.ReplayTestCase):
+    """The lead's host-down story end to end, asked with ``vitrage``.
+
+    Vitrage's real ScenarioEvaluator concludes, the collector hook
+    publishes, the real agent stores (``test_rca_history.run_story``);
+    then ``vitrage rca show`` of every deduced alarm alive when host-1 is
+    down, at that time, must be the RCA of the live graph then.
+    """
+
+    FIXTURE = test_fixtures.PostgresqlOpportunisticFixture
+
+    def test_rca_show_of_every_deduced_alarm_equals_the_live_one(self):
+        from vitrage.graph.driver.elements import Edge, Vertex
+        from vitrage.graph.driver.networkx_graph import NXGraph
+
+        from vitrage_persistor.demo import harness, story
+        from vitrage_persistor.tests.functional.replay import (
+            test_rca_history,
+        )
+
+        self.config(datasources_values_dir=harness.RES +
+                    '/datasources_values',
+                    datasource_types=harness.DATASOURCES, group='replay')
+        rabbit = self.useFixture(func_fixtures.RabbitVhost())
+        helpers.make_agent(self, rabbit.url, self.db_url).start()
+        told = test_rca_history.run_story(self, rabbit.url)
+        helpers.wait_for(
+            lambda: self.store.event_counts()['count'] >= told['processed'],
+            120, what='%d events stored' % told['processed'])
+        stored = list(self.store.iter_events())
+        chapter = next(c for c in told['chapters']
+                       if c['name'] == 'host-1 down')
+        when = stored[chapter['count'] - 1].collector_timestamp
+        self.assertLess(when, stored[chapter['count']].collector_timestamp)
+        vertices, edges = story.from_json(chapter['graph'])
+        live = NXGraph('live')
+        for vid, props in vertices.items():
+            live.add_vertex(Vertex(vid, props))
+        for (u, v, label), props in edges.items():
+            live.add_edge(Edge(u, v, label, props))
+        deduced = sorted(story.live_alarms(vertices))
+        self.assertTrue(deduced)
+        self.assertTrue(story.live_causes(edges))
+
+        config = os.path.join(self.state_dir, 'api.conf')
+        with open(config, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n[database]\nconnection = %s'
+                    '\nmax_retries = 0\n[api]\nauth_strategy = noauth\n'
+                    '[replay]\ndatasources_values_dir = %s\n'
+                    'datasource_types = %s\n' % (
+                        self.state_dir, self.db_url,
+                        harness.RES + '/datasources_values',
+                        ','.join(harness.DATASOURCES)))
+        api = self.useFixture(server.UwsgiAPI(
+            config, os.path.join(self.state_dir, 'uwsgi.log')))
+        endpoint = '%s/v1/at/%s' % (api.url, wire.format_timestamp(when))
+        linked = 0
+        for alarm in deduced:
+            result = subprocess.run(
+                [VITRAGE, '--os-auth-type', 'vitrage-noauth', '--endpoint',
+                 endpoint, '--user-id', 'u', '--project-id', 'admin',
+                 '--roles', 'admin', 'rca', 'show', alarm, '--all-tenants',
+                 '-f', 'json'],
+                capture_output=True, text=True, timeout=120, check=False)
+            self.assertEqual(0, result.returncode, result.stderr[-3000:])
+            got = json.loads(result.stdout)
+            self.assertEqual(_wire(vitrage_views.rca(live, ADMIN, alarm,
+                                                     True)), got, alarm)
+            linked += len(got['links'])
+        self.assertGreater(linked, 0)

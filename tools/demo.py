@@ -13,17 +13,30 @@
 """The main job, end to end on its defaults (run by tools/demo.sh).
 
 1. Vitrage 15.0.1's real drivers, collector path (driver_exec,
-   EventsCoordination, ConsistencyEnforcer) and processor run on Vitrage's
-   own mock data, with vitrage-persistor's collector hook installed.
+   EventsCoordination, ConsistencyEnforcer), processor and evaluator run
+   on Vitrage's own mock data, with vitrage-persistor's collector hook
+   installed and the demo templates loaded
+   (``vitrage_persistor/demo/templates``). The story: the cloud is
+   polled, then host-1 goes down (a nagios check turns CRITICAL, doctor
+   reports the host down, aodh fires on one of its instances), the
+   evaluator marks the host down, raises ``instance_down`` and
+   ``instance_degraded`` alarms on its instances and links each to its
+   cause; then the alarms clear and the evaluator takes it all back.
 2. The hook publishes every event to the ``vitrage_persistor`` topic on
    the local RabbitMQ (127.0.0.1:5672), or on oslo.messaging's in-process
    ``fake://`` transport when no broker answers; the output says which.
 3. The persistor agent's service consumes the topic in batches into
    SQLite under the demo's state directory.
-4. The graph is then rebuilt with ``vitrage-persistor-replay`` at two
-   times, diffed, and drawn to SVG and HTML files (tools/demo.sh).
+4. The graph is then rebuilt with ``vitrage-persistor-replay`` before,
+   during and after the incident, diffed, the root cause of an instance
+   alarm is read from the graph during the incident, and the graphs are
+   drawn to SVG and HTML files (tools/demo.sh).
 
-Usage: python tools/demo.py STATE_DIR
+Usage: python tools/demo.py STATE_DIR VALUES_DIR
+
+VALUES_DIR holds Vitrage's production datasources_values (fetched by
+tools/fetch-datasources-values.sh); the live processor and replay both
+use it, so states, severities and colours are what a deployment shows.
 """
 
 import datetime
@@ -64,7 +77,7 @@ def broker_url() -> str | None:
         return None
 
 
-def write_config(state_dir: str, url: str) -> str:
+def write_config(state_dir: str, url: str, values_dir: str) -> str:
     path = os.path.join(state_dir, 'vitrage-persistor.conf')
     with open(path, 'w') as f:
         f.write('[DEFAULT]\n'
@@ -80,11 +93,11 @@ def write_config(state_dir: str, url: str) -> str:
                 '[persistor_hooks]\n'
                 'hooks = collector\n'
                 '[replay]\n'
-                '# the values files the live processor used (they ship in '
-                'vitrage\'s test resources)\n'
+                '# the values files the live processor used: Vitrage\'s '
+                'production ones\n'
                 'datasources_values_dir = %s\n'
                 % (state_dir, url, os.path.join(state_dir, 'demo.log'),
-                   TOPIC, os.path.join(harness.RES, 'datasources_values')))
+                   TOPIC, values_dir))
     return path
 
 
@@ -96,7 +109,29 @@ def wait_until(predicate, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def main(state_dir: str) -> int:
+def now() -> datetime.datetime:
+    """A cut between two chapters: a clear gap on both sides."""
+    time.sleep(0.01)
+    value = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    time.sleep(0.01)
+    return value
+
+
+def deduced_alarms(graph) -> list[dict]:
+    """Alive deduced alarms and the resource each is on."""
+    found = []
+    for vertex in graph.get_vertices():
+        if (vertex.get('vitrage_type') == 'vitrage' and
+                not vertex.get('vitrage_is_deleted')):
+            on = [graph.get_vertex(e.target_id)
+                  for e in graph.get_edges(vertex.vertex_id)
+                  if e.label == 'on' and e.source_id == vertex.vertex_id]
+            found.append({'id': vertex.vertex_id, 'name': vertex.get('name'),
+                          'on': on[0].get('name') if on else None})
+    return sorted(found, key=lambda a: (a['name'], a['on'] or ''))
+
+
+def main(state_dir: str, values_dir: str) -> int:
     os.makedirs(state_dir, exist_ok=True)
     url = broker_url()
     if url:
@@ -107,7 +142,7 @@ def main(state_dir: str) -> int:
         print('transport: no RabbitMQ answers on 127.0.0.1:5672, so the '
               'demo uses oslo.messaging\'s in-process fake:// transport '
               '(nothing leaves this process)')
-    conf_file = write_config(state_dir, url)
+    conf_file = write_config(state_dir, url, values_dir)
     conf = service.make_conf()
     agent_service.transport_mod.set_defaults(conf)
     service.prepare_service(['--config-file', conf_file], conf=conf)
@@ -120,32 +155,57 @@ def main(state_dir: str) -> int:
     transport = oslo_messaging.get_notification_transport(conf)
     agent = agent_service.PersistorService(conf, transport=transport)
     agent.start()
-    vitrage_conf = harness.configure_vitrage()
+    vitrage_conf = harness.configure_vitrage(values_dir)
     # Vitrage logs its own complaints about the mock cloud (no aodhclient,
     # a static router without a state); they are not the demo's business.
     logging.getLogger('vitrage').setLevel(logging.CRITICAL)
     hooks = hooks_install.install(conf, transport=transport,
                                   register_atexit=False)
+    times = {'config': conf_file}
     try:
         pipeline = harness.Pipeline(harness.FakeCloud(scale=2),
-                                    record=False)
+                                    record=False,
+                                    templates=[harness.TEMPLATES])
+        print('vitrage: evaluator templates %s' % ', '.join(
+            pipeline.evaluation.templates))
         pipeline.init_snapshot()
         pipeline.get_changes()
         pipeline.push(2)
         hooks.flush(60)
-        time.sleep(0.01)
-        t1 = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-        time.sleep(0.01)
-        pipeline.snapshot()
-        # a pushed instance.delete.end, then a poll after one VM and one
-        # volume vanished (driver_exec's outdated-entity deletes)
-        pipeline.delete_some()
+        times['t1'] = now()
+        print('chapter 1, %s: the cloud polled, notifications pushed; '
+              '%d vertices' % (wire.format_timestamp(times['t1']),
+                               pipeline.graph.num_vertices()))
+        pipeline.incident('host-1')
         hooks.flush(60)
-        t2 = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        times['t2'] = now()
+        alarms = deduced_alarms(pipeline.graph)
+        print('chapter 2, %s: host-1 goes down (nagios Check_MK CRITICAL, '
+              'doctor compute.host.down, aodh instance_errors on %s); the '
+              'evaluator deduced %d alarms: %s' % (
+                  wire.format_timestamp(times['t2']),
+                  pipeline.instances_on('host-1')[0]['name'], len(alarms),
+                  ', '.join('%s on %s' % (a['name'], a['on'])
+                            for a in alarms)))
+        # the instance_down alarm on the instance aodh fired on too
+        first_vm = pipeline.instances_on('host-1')[0]['name']
+        down = sorted((a for a in alarms if a['name'] == 'instance_down'),
+                      key=lambda a: a['on'] != first_vm)
+        times['alarm'] = down[0]['id']
+        times['alarm_on'] = down[0]['on']
+        pipeline.recovery('host-1')
+        hooks.flush(60)
+        times['t3'] = now()
+        print('chapter 3, %s: the alarms clear and the evaluator takes back '
+              'what it deduced: %d deduced alarms left' % (
+                  wire.format_timestamp(times['t3']),
+                  len(deduced_alarms(pipeline.graph))))
         published = sum(s['enqueued'] for s in hooks.stats().values())
-        print('vitrage: processed %d events through its real drivers and '
-              'processor; the collector hook published %d' % (
-                  published, published))
+        print('vitrage: %d events through its real drivers, processor and '
+              'evaluator (%d evaluator notifications); the collector hook '
+              'published %d' % (published,
+                                pipeline.evaluation.notifications,
+                                published))
         wait_until(lambda: store.event_counts()['count'] >= published, 120,
                    '%d events in the event table' % published)
     finally:
@@ -159,12 +219,14 @@ def main(state_dir: str) -> int:
         counts['count'], counts['min_id'], counts['max_id'],
         sum(store.quarantine_summary().values())))
     store.dispose()
+    for key in ('t1', 't2', 't3'):
+        times[key] = wire.format_timestamp(times[key])
     with open(os.path.join(state_dir, 'times.json'), 'w') as f:
-        json.dump({'config': conf_file,
-                   't1': wire.format_timestamp(t1),
-                   't2': wire.format_timestamp(t2)}, f)
+        json.dump(times, f)
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else 'demo-state'))
+    if len(sys.argv) != 3:
+        sys.exit('usage: python tools/demo.py STATE_DIR VALUES_DIR')
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -24,7 +24,16 @@ vitrage-graph. After each hooked round the time until the broker confirmed
 the last event is measured too (outside Vitrage's time).
 
     python tools/bench/hooks.py --url rabbit://guest:guest@127.0.0.1:5672/vp \
-        --rounds 7 --scale 20
+        --rounds 7 --scale 20 [--evaluator]
+
+With ``--evaluator`` Vitrage's ``ScenarioEvaluator`` runs too, with the
+demo templates (``vitrage_persistor/demo/templates``), and each round adds
+a host-down incident and its recovery on every host: the evaluator's
+events (deduced alarms, states, marks, causal edges and their undo) reach
+the processor through the evaluator entry point, and the hook publishes
+them. The evaluator runs in the measured thread here (in vitrage-graph it
+runs in worker processes), so its own cost is in both the baseline and
+the hooked runs.
 """
 
 import argparse
@@ -133,18 +142,32 @@ def interval(values, baselines):
         (mean - 1) * 100, (mean - half - 1) * 100, (mean + half - 1) * 100)
 
 
-def run_once(scale, main_cpu=None):
-    pipeline = harness.Pipeline(harness.FakeCloud(scale), record=False)
+def run_once(scale, main_cpu=None, evaluator=False, record=False):
+    pipeline = harness.Pipeline(
+        harness.FakeCloud(scale), record=record,
+        templates=[harness.TEMPLATES] if evaluator else None)
     cpu0 = time.thread_time()
     start = time.perf_counter()
-    pipeline.init_snapshot()
-    pipeline.push(scale)
-    pipeline.snapshot()
-    pipeline.snapshot()
+    steps(pipeline, scale, evaluator)
     elapsed = time.perf_counter() - start
     if main_cpu is not None:
         main_cpu.append(time.thread_time() - cpu0)
     return elapsed
+
+
+def steps(pipeline, scale, evaluator):
+    pipeline.init_snapshot()
+    pipeline.push(scale)
+    pipeline.snapshot()
+    if evaluator:
+        hosts = sorted({vars(vm)['OS-EXT-SRV-ATTR:host']
+                        for vm in pipeline.cloud.vms})
+        for host in hosts:
+            pipeline.incident(host)
+        for host in hosts:
+            pipeline.recovery(host)
+    pipeline.snapshot()
+    return pipeline
 
 
 def make_installation(url, mode, senders, nice, per_message):
@@ -182,6 +205,9 @@ def main():
                              'sender processes and RabbitMQ on CPU 1 '
                              '(RabbitMQ is left on CPU 1 afterwards: '
                              'restart it or reset with taskset)')
+    parser.add_argument('--evaluator', action='store_true',
+                        help='run Vitrage\'s evaluator with the demo '
+                             'templates, and an incident per host')
     parser.add_argument('--modes', default=','.join(MODES[2:]),
                         help='hooked runs to include, of: %s (the two '
                              'runs without hooks always are)'
@@ -191,22 +217,24 @@ def main():
                               if m in args.modes.split(','))
     fixture = harness.configure_vitrage()
     try:
-        probe = harness.Pipeline(harness.FakeCloud(args.scale))
-        probe.init_snapshot()
-        probe.push(args.scale)
-        probe.snapshot()
-        probe.snapshot()
+        probe = steps(harness.Pipeline(
+            harness.FakeCloud(args.scale),
+            templates=[harness.TEMPLATES] if args.evaluator else None),
+            args.scale, args.evaluator)
         n = len(probe.received)
+        from_evaluator = sum(
+            1 for e in probe.received
+            if e.get('vitrage_entity_type') == 'vitrage' and 'type' in e)
         installs = {
             mode: make_installation(args.url, mode, args.senders, args.nice,
                                     args.per_message)
             for mode in modes[2:]}
         # warm-up round of each, not counted
-        run_once(args.scale)
+        run_once(args.scale, evaluator=args.evaluator)
         for inst in installs.values():
             for hook in inst.hooks:
                 hook.install()
-            run_once(args.scale)
+            run_once(args.scale, evaluator=args.evaluator)
             inst.uninstall()
             inst.flush(120)
         times = {mode: [] for mode in modes}
@@ -230,7 +258,8 @@ def main():
                 broker0 = cpu_of(brokers)
                 if mode == 'paused':
                     signal_children(inst, signal.SIGSTOP)
-                elapsed = run_once(args.scale, main_cpu[mode])
+                elapsed = run_once(args.scale, main_cpu[mode],
+                                   args.evaluator)
                 times[mode].append(elapsed)
                 if mode == 'paused':
                     signal_children(inst, signal.SIGCONT)
@@ -245,9 +274,10 @@ def main():
                 cpu[mode].append(cpu_self() - cpu0)
                 broker_cpu[mode].append(cpu_of(brokers) - broker0)
         base = statistics.median(times['baseline'])
-        print('events per round: %d, rounds: %d, sender_threads: %d, '
-              'sender_nice: %d, events_per_message: %d%s'
-              % (n, args.rounds, args.senders, args.nice, args.per_message,
+        print('events per round: %d (%d from the evaluator), rounds: %d, '
+              'sender_threads: %d, sender_nice: %d, events_per_message: %d%s'
+              % (n, from_evaluator, args.rounds, args.senders, args.nice,
+                 args.per_message,
                  ', pinned: Vitrage on CPU 0, sender and RabbitMQ on CPU 1'
                  if args.pin else ''))
         print('%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s' % (

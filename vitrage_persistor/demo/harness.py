@@ -146,10 +146,14 @@ class FakeCloud:
                 'aodh': self.aodh}
 
 
-def configure_vitrage() -> config_fixture.Config:
+def configure_vitrage(values_dir: str | None = None
+                      ) -> config_fixture.Config:
     """Build Vitrage's global CONF as its unit tests do.
 
-    Undo with ``cleanUp()`` of the returned fixture.
+    ``values_dir`` is the datasources_values directory (states and
+    severities); Vitrage's test resources by default, which give doctor
+    and aodh alarms "undefined datasource" states. Undo with ``cleanUp()``
+    of the returned fixture.
     """
     fixture = config_fixture.Config(CONF)
     fixture.setUp()
@@ -171,7 +175,8 @@ def configure_vitrage() -> config_fixture.Config:
         os.path.dirname(__file__), 'nagios_conf.yaml'), 'nagios')
     CONF.set_override('driver', __name__ + '.MockNagiosDriver', 'nagios')
     CONF.set_override('datasources_values_dir',
-                      RES + '/datasources_values', 'entity_graph')
+                      values_dir or RES + '/datasources_values',
+                      'entity_graph')
     ds_utils.drivers.clear()   # driver instances are cached globally
     fixture.addCleanup(ds_utils.drivers.clear)
     return fixture
@@ -259,7 +264,11 @@ _VITRAGE_DB = {}
 def _vitrage_db_url() -> str:
     """One SQLite file per process for Vitrage's own tables."""
     if os.getpid() not in _VITRAGE_DB:
-        folder = tempfile.mkdtemp(prefix='vp_vitrage_db_')
+        # in memory where there is a tmpfs: the evaluator commits often
+        # (mkdtemp makes a private directory, so a shared parent is fine)
+        shm = '/dev/shm'  # noqa: S108
+        folder = tempfile.mkdtemp(prefix='vp_vitrage_db_',
+                                  dir=shm if os.path.isdir(shm) else None)
         atexit.register(shutil.rmtree, folder, True)
         _VITRAGE_DB[os.getpid()] = 'sqlite:///%s/vitrage.db' % folder
     return _VITRAGE_DB[os.getpid()]
@@ -443,13 +452,14 @@ class Pipeline:
         self.host_down(host)
         vms = self.instances_on(host)
         if vms:
-            self.aodh_alarm('aodh-incident-1', vms[0]['id'])
+            self.aodh_alarm('aodh-incident-%s' % host, vms[0]['id'])
 
     def recovery(self, host: str = 'host-1'):
         """The alarms clear, one by one, and the evaluator undoes."""
         vms = self.instances_on(host)
         if vms:
-            self.aodh_alarm('aodh-incident-1', vms[0]['id'], clear=True)
+            self.aodh_alarm('aodh-incident-%s' % host, vms[0]['id'],
+                            clear=True)
         self.host_down(host, up=True)
         self.nagios_alarm(host, 'Check_MK', 'OK')
 

@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 from vitrage_persistor.tests import base
+from vitrage_persistor.tests.common import replay_base
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..',
                                     '..'))
@@ -39,23 +40,59 @@ def _run(*cmd, **kwargs):
 
 class TestDemo(base.TestCase):
 
-    def test_pipeline_then_replay_two_times_and_diff(self):
+    def test_incident_replayed_before_during_after_with_its_rca(self):
         env = dict(os.environ, VP_DEMO_TRANSPORT='fake')
+        values = replay_base.datasources_values_dir()
         out = _run(sys.executable, os.path.join(REPO, 'tools', 'demo.py'),
-                   self.state_dir, env=env, cwd=REPO)
+                   self.state_dir, values, env=env, cwd=REPO)
         self.assertIn('fake:// transport', out)
         self.assertIn(', 0 quarantined', out)
+        self.assertIn('host-1 goes down', out)
         with open(os.path.join(self.state_dir, 'times.json')) as f:
             times = json.load(f)
         replay = [os.path.join(os.path.dirname(sys.executable),
                                'vitrage-persistor-replay'),
                   '--config-file', times['config']]
+
+        def graph(at):
+            path = os.path.join(self.state_dir, 'g.json')
+            _run(*replay, 'show', '--at', at, '--format', 'json',
+                 '-o', path)
+            with open(path) as f:
+                doc = json.load(f)
+            alive = {v['vitrage_id']: v['properties']
+                     for v in doc['vertices']
+                     if not v['properties'].get('vitrage_is_deleted')}
+            causes = [(e['source'], e['target']) for e in doc['edges']
+                      if e['relationship_type'] == 'causes' and
+                      not e['properties'].get('vitrage_is_deleted')]
+            return alive, causes
+
+        before, during, after = (graph(times[t]) for t in ('t1', 't2', 't3'))
+        self.assertEqual([], before[1])
+        # during: the deduced alarm has a cause, the host is marked down,
+        # and the production datasources_values gave the states
+        self.assertEqual('instance_down', during[0][times['alarm']]['name'])
+        self.assertIn(times['alarm'], {t for _s, t in during[1]})
+        host = [p for p in during[0].values() if p.get('name') == 'host-1'
+                and p.get('vitrage_type') == 'nova.host']
+        self.assertEqual([(True, 'ERROR')], [
+            (p.get('is_marked_down'), p.get('vitrage_aggregated_state'))
+            for p in host])
+        doctor = [p for p in during[0].values()
+                  if p.get('vitrage_type') == 'doctor']
+        self.assertNotIn('undefined datasource',
+                         {p.get('vitrage_aggregated_severity')
+                          for p in doctor})
+        self.assertEqual([], after[1])
+        self.assertNotIn(times['alarm'], after[0])
+
         svg = os.path.join(self.state_dir, 'graph.svg')
         _run(*replay, 'show', '--at', times['t2'], '--format', 'svg',
              '-o', svg)
         with open(svg) as f:
-            self.assertIn('<svg', f.read(200))
+            self.assertIn('<svg', f.read(400))
         diff = _run(*replay, 'diff', '--from', times['t1'], '--to',
                     times['t2'])
-        self.assertIn('vertices:', diff)
-        self.assertIn('removed', diff)
+        self.assertIn('+ vitrage instance_down', diff)
+        self.assertIn('-causes->', diff)

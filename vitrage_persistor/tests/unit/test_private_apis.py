@@ -81,3 +81,28 @@ class TestPrivateApis(base.TestCase):
         self.assertTrue(callable(transformer_base.uuidutils.generate_uuid))
         source = inspect.getsource(transformer_base.TransformerBase)
         self.assertIn('uuidutils.generate_uuid()', source)
+
+    def test_vitrage_evaluator_entry_point(self):
+        # publish/hooks/collector.py marks PushNotificationsEndpoint.info as
+        # the evaluator's entry point, because vitrage-graph builds that
+        # endpoint around EventsCoordination._do_high_priority_work for
+        # EVALUATOR_TOPIC (demo/harness.py wires it the same way); and
+        # it applies the notification's list item by item, as
+        # VitrageGraphInit.process_event does.
+        from vitrage.entity_graph import graph_init
+
+        start = inspect.getsource(graph_init.EventsCoordination.start)
+        self.assertIn('EVALUATOR_TOPIC', start)
+        self.assertIn('self._do_high_priority_work', start)
+        listener = inspect.getsource(
+            graph_init.EventsCoordination._init_listener)
+        self.assertIn('PushNotificationsEndpoint(callback)', listener)
+        self.assertEqual(
+            ['self', 'ctxt', 'publisher_id', 'event_type', 'payload',
+             'metadata'],
+            list(inspect.signature(
+                graph_init.PushNotificationsEndpoint.info).parameters))
+        process = inspect.getsource(
+            graph_init.VitrageGraphInit.process_event)
+        self.assertIn('isinstance(event, list)', process)
+        self.assertIn("event.get('template_action')", process)

@@ -23,32 +23,12 @@ when host-1's alarms clear. Replay never runs the evaluator: it applies
 what the evaluator concluded.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 from vitrage_persistor import wire
 from vitrage_persistor.demo import harness, story
+from vitrage_persistor.tests.common import evaluator
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.persistor import helpers
 from vitrage_persistor.tests.functional.replay import base
-
-
-def run_story(test, rabbit_url: str) -> dict:
-    """The story in a process of its own, publishing to ``rabbit_url``."""
-    conf_file = os.path.join(test.state_dir, 'hooks.conf')
-    out = os.path.join(test.state_dir, 'story.json')
-    with open(conf_file, 'w') as f:
-        f.write('[persistor_hooks]\ntransport_url = %s\n'
-                'hooks = collector\n' % rabbit_url)
-    proc = subprocess.run(
-        [sys.executable, '-m', 'vitrage_persistor.demo.story',
-         '--config-file', conf_file, '--output', out],
-        capture_output=True, text=True, timeout=600)
-    test.assertEqual(0, proc.returncode, proc.stderr[-4000:])
-    with open(out) as f:
-        return json.load(f)
 
 
 class RcaHistory:
@@ -62,11 +42,9 @@ class RcaHistory:
     def test_replay_holds_what_the_evaluator_concluded(self):
         rabbit = self.useFixture(func_fixtures.RabbitVhost())
         helpers.make_agent(self, rabbit.url, self.db_url).start()
-        told = run_story(self, rabbit.url)
+        told, cuts = evaluator.run_story(self, rabbit.url)
         published = told['processed']
         self.assertEqual(published, told['stats']['collector']['sent'])
-        cuts = [(c['name'], c['count'], story.from_json(c['graph']))
-                for c in told['chapters']]
         helpers.wait_for(
             lambda: self.store.event_counts()['count'] >= published, 120,
             what='%d events stored' % published)
@@ -106,8 +84,7 @@ class RcaHistory:
             until = stored[count - 1].order_key
             result = self.replayer.graph_at(until=until)
             self.assertEqual(count, result.event_count, name)
-            got = story.from_json(story.json_form(
-                story.raw_form(result.graph)))
+            got = evaluator.comparable(result.graph)
             self.assertEqual(sorted(live[0]), sorted(got[0]), name)
             for vid, props in live[0].items():
                 self.assertEqual(props, got[0][vid], (name, vid))
@@ -120,8 +97,7 @@ class RcaHistory:
         again = self.replayer.graph_at(until=stored[cuts[2][1] - 1]
                                        .order_key)
         self.assertIsNotNone(again.snapshot_id)
-        self.assertEqual(cuts[2][2], story.from_json(story.json_form(
-            story.raw_form(again.graph))))
+        self.assertEqual(cuts[2][2], evaluator.comparable(again.graph))
 
 
 class TestRcaHistoryPostgreSQL(RcaHistory, base.ReplayDBTestCase):

@@ -88,6 +88,65 @@ class TestLiveIds(base.TestCase):
         self.assertEqual([], self.publisher.published)
         self.assertEqual(1, len(_TB.key_to_uuid_cache))
 
+    def evaluator_endpoint(self, work):
+        # as EventsCoordination.start() builds it for EVALUATOR_TOPIC
+        coord = self.coordination(work)
+        return graph_init.PushNotificationsEndpoint(
+            coord._do_high_priority_work)
+
+    def test_evaluator_batch_published_item_by_item_with_own_ids(self):
+        def work(event):
+            # the list never reaches the work function whole
+            self.assertIsInstance(event, dict)
+            _TB.uuid_from_deprecated_vitrage_id(
+                'ALARM:vitrage:instance_down:%s' % event['target'])
+
+        events = [{'type': 'add_vertex', 'target': 'vm-1'},
+                  {'type': 'add_vertex', 'target': 'vm-2'}]
+        self.evaluator_endpoint(work).info(
+            {}, 'vitrage.evaluator', 'vitrage.evaluator.event', events, {})
+        first, second = self.publisher.published
+        for event, target in ((first, 'vm-1'), (second, 'vm-2')):
+            key = vitrage_utils.md5('ALARM:vitrage:instance_down:%s' %
+                                    target)
+            self.assertEqual(
+                {'type': 'add_vertex', 'target': target,
+                 wire.LIVE_IDS_KEY: {key: _TB.key_to_uuid_cache[key]}},
+                event)
+
+    def test_evaluator_batch_stops_at_the_first_failure(self):
+        # vitrage-graph's process_event(list) stops there too
+        applied = []
+
+        def work(event):
+            applied.append(event['n'])
+            if event['n'] == 2:
+                raise ValueError('bad evaluator event')
+
+        self.evaluator_endpoint(work).info(
+            {}, 'vitrage.evaluator', 'vitrage.evaluator.event',
+            [{'n': 1}, {'n': 2}, {'n': 3}], {})
+        self.assertEqual([1, 2], applied)
+        # the failed one is published too: replay fails on it the same way
+        self.assertEqual([{'n': 1}, {'n': 2}], self.publisher.published)
+
+    def test_template_action_applied_not_published(self):
+        applied = []
+        self.evaluator_endpoint(applied.append).info(
+            {}, 'vitrage.evaluator', 'template_event',
+            {'template_action': 'add', 'template_names': ['t']}, {})
+        self.assertEqual(1, len(applied))
+        self.assertEqual([], self.publisher.published)
+
+    def test_uninstall_puts_the_evaluator_endpoint_back(self):
+        info = graph_init.PushNotificationsEndpoint.__dict__['info']
+        self.hook.uninstall()
+        restored = graph_init.PushNotificationsEndpoint.__dict__['info']
+        self.assertIsNot(info, restored)
+        self.hook.install()
+        self.assertIsNot(
+            restored, graph_init.PushNotificationsEndpoint.__dict__['info'])
+
     def test_uninstall_keeps_the_cache_contents(self):
         self.coordination(
             lambda event: _TB.uuid_from_deprecated_vitrage_id('K:y')

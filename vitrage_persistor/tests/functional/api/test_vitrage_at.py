@@ -180,7 +180,7 @@ class TestStoryThroughTheClientPostgreSQL(func_fixtures.OpportunisticDB,
     """The lead's host-down story end to end, asked with ``vitrage``.
 
     Vitrage's real ScenarioEvaluator concludes, the collector hook
-    publishes, the real agent stores (``test_rca_history.run_story``);
+    publishes, the real agent stores (``tests/common/evaluator.py``);
     then ``vitrage rca show`` of every deduced alarm alive when host-1 is
     down, at that time, must be the RCA of the live graph then.
     """
@@ -192,16 +192,14 @@ class TestStoryThroughTheClientPostgreSQL(func_fixtures.OpportunisticDB,
         from vitrage.graph.driver.networkx_graph import NXGraph
 
         from vitrage_persistor.demo import harness, story
-        from vitrage_persistor.tests.functional.replay import (
-            test_rca_history,
-        )
+        from vitrage_persistor.tests.common import evaluator
 
         self.config(datasources_values_dir=harness.RES +
                     '/datasources_values',
                     datasource_types=harness.DATASOURCES, group='replay')
         rabbit = self.useFixture(func_fixtures.RabbitVhost())
         helpers.make_agent(self, rabbit.url, self.db_url).start()
-        told = test_rca_history.run_story(self, rabbit.url)
+        told, _chapters = evaluator.run_story(self, rabbit.url)
         helpers.wait_for(
             lambda: self.store.event_counts()['count'] >= told['processed'],
             120, what='%d events stored' % told['processed'])

@@ -36,6 +36,7 @@ import datetime
 import uuid
 
 from vitrage_persistor import wire
+from vitrage_persistor.replay import graph_json
 from vitrage_persistor.replay import processor as processor_mod
 from vitrage_persistor.storage import entity_ids, records, tenancy
 from vitrage_persistor.tests.common import trace
@@ -133,14 +134,14 @@ def build(conf, base_events: int = 120) -> RcaHistory:
         apply(event)
     apply(events[-1], 'before')
 
-    g = live.graph
-    nodes = dict(g._g.nodes(data=True))  # test code: the live graph
+    g = graph_json.nx_graph(live.graph)
+    nodes = dict(g.nodes(data=True))
     nagios = next(v for v, p in nodes.items()
                   if p.get('vitrage_type') == 'nagios'
                   and not p.get('vitrage_is_deleted'))
     host = nodes[nagios]['vitrage_resource_id']
     instance = next(
-        v for u, v, label in g._g.edges(keys=True)
+        v for u, v, label in g.edges(keys=True)
         if u == host and label == 'contains'
         and nodes[v].get('vitrage_type') == 'nova.instance'
         and not nodes[v].get('vitrage_is_deleted'))
@@ -156,9 +157,9 @@ def build(conf, base_events: int = 120) -> RcaHistory:
     when = _time(state['i'])
     for event in step_events(RaiseAlarm.get_do_recipe(raise_spec), when):
         apply(event)
-    deduced = next(v for v, p in live.graph._g.nodes(data=True)
+    deduced = next(v for v, p in g.nodes(data=True)
                    if p.get('name') == DEDUCED_NAME)
-    deduced_props = dict(live.graph._g.nodes[deduced])
+    deduced_props = dict(g.nodes[deduced])
     causal_spec = ActionSpecs(
         id='causal', type='add_causal_relationship',
         targets={'source': _Target(nagios, nodes[nagios]),

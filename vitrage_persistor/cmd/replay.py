@@ -20,6 +20,7 @@ status 1 (2 for bad arguments), never a traceback.
 """
 
 import datetime
+import hashlib
 import json
 import logging
 import sys
@@ -178,10 +179,24 @@ def _snapshot(conf, replayer):
             result.event_count))
 
 
+def _find(view, ident: str) -> list[str]:
+    """Vertices named by ``ident``: vitrage_id, id, name or entity key.
+
+    An entity key (``ALARM:nagios:host-3:CPU load``,
+    ``RESOURCE:nova.host:host-3``) names the vertex whose
+    ``vitrage_cached_id`` is its md5, as Vitrage's transformers make it.
+    """
+    found = view.find(ident)
+    if ':' in ident:
+        cached = hashlib.md5(ident.encode('utf-8')).hexdigest()  # noqa: S324
+        found += [v for v in view.find(cached) if v not in found]
+    return found
+
+
 def _find_alarm(graph, ident: str) -> str:
     """An alarm's vitrage_id from its vitrage_id, id, name or entity key."""
     view = render.View.from_graph(graph)
-    found = [vid for vid in view.find(ident)
+    found = [vid for vid in _find(view, ident)
              if view.vertices[vid].get('vitrage_category') == 'ALARM'
              and not view.vertices[vid].get('vitrage_is_deleted')]
     if not found:
@@ -276,8 +291,8 @@ def _history(conf, replayer):
     result = _replay(replayer, conf, until)
     view = render.View.from_graph(result.graph)
     wanted = entity_ids.from_key(ident)
-    found = [vid for vid in view.find(wanted) if view.vertices[vid].get(
-        'vitrage_category') == 'RESOURCE']
+    found = [vid for vid in _find(view, ident) + view.find(wanted)
+             if view.vertices[vid].get('vitrage_category') == 'RESOURCE']
     names = {wanted} | set(found) | {
         str(view.vertices[v].get('id')) for v in found
         if view.vertices[v].get('id')}
@@ -373,8 +388,9 @@ def _add_parsers(subparsers):
     rca = subparsers.add_parser(
         'rca', help='the causal chain of an alarm at a time: what caused '
                     'it and what it caused')
-    rca.add_argument('--alarm', metavar='ID|NAME',
-                     help='the alarm: its vitrage_id, id or name')
+    rca.add_argument('--alarm', metavar='ID|KEY',
+                     help='the alarm: its vitrage_id, id, name or entity '
+                          'key (ALARM:nagios:host-3:CPU load)')
     _add_target(rca)
     _add_common(rca)
     rca.add_argument('--format', default='text',

@@ -64,6 +64,16 @@ class RcaCommands:
         self.assertEqual(json.loads(json.dumps(vitrage_views.rca(
             h.graphs['during'], vitrage_views.Caller(None, True),
             h.deduced_alarm, True), sort_keys=True)), json.loads(text))
+        # by entity key: md5 of it is the vertex's vitrage_cached_id
+        nagios = h.graphs['during'].get_vertex(h.nagios_alarm)
+        key = 'ALARM:nagios:%s:%s' % (nagios.get('resource_id'),
+                                      nagios.get('name'))
+        rc, text, err = self.run_cmd('rca', '--alarm', key,
+                                     '--at', self.when('during'))
+        self.assertEqual(0, rc, err)
+        self.assertIn('RCA of nagios CPU utilization', text)
+        self.assertIn('causes:\n  -> vitrage %s' % rca_history.DEDUCED_NAME,
+                      text)
         svg = os.path.join(self.state_dir, 'rca.svg')
         rc, _, err = self.run_cmd('rca', '--alarm', h.nagios_alarm, '--at',
                                   self.when('during'), '--format', 'svg',
@@ -116,6 +126,11 @@ class RcaCommands:
             '--to', self.when('before'))
         self.assertEqual(0, rc, err)
         self.assertNotIn(rca_history.DEDUCED_NAME, text)
+        rc, text, err = self.run_cmd('history', '--entity',
+                                     'RESOURCE:nova.instance:%s'
+                                     % instance.get('id'))
+        self.assertEqual(0, rc, err)
+        self.assertIn('%d events' % own, text.splitlines()[0])
         rc, _, err = self.run_cmd('history', '--entity', 'no-such-thing')
         self.assertEqual(1, rc)
         self.assertIn("no stored event about 'no-such-thing'", err)

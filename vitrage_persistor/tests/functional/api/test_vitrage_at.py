@@ -127,6 +127,23 @@ class VitrageAtTime:
                              sorted(r['ID'] for r in resources), label)
         on_instance = self.vitrage('during', 'alarm', 'list', h.instance)
         self.assertEqual([h.deduced_alarm], [a['ID'] for a in on_instance])
+        shown = self.vitrage('during', 'alarm', 'show', h.deduced_alarm)
+        live = vitrage_views.alarm(h.graphs['during'], ADMIN,
+                                   h.deduced_alarm)
+        self.assertEqual(_wire(live), shown)
+        shown = self.vitrage('during', 'resource', 'show', h.instance)
+        self.assertEqual(h.instance, shown['vitrage_id'])
+        self.assertEqual('nova.instance', shown['vitrage_type'])
+        # after the undo Vitrage's show_alarm still finds the vertex,
+        # marked deleted, until consistency removes it: so does history
+        gone = self.vitrage('after', 'alarm', 'show', h.deduced_alarm)
+        self.assertEqual(_wire(vitrage_views.alarm(
+            h.graphs['after'], ADMIN, h.deduced_alarm)), gone)
+        self.assertIs(True, gone['vitrage_is_deleted'])
+        missing = self.vitrage('before', 'alarm', 'show', h.deduced_alarm,
+                               check=False)
+        self.assertNotEqual(0, missing.returncode)
+        self.assertIn('no alarm', missing.stderr)
 
     def test_tenant_scoping_as_vitrage_does_it(self):
         h = self.history

@@ -12,7 +12,6 @@ set -euo pipefail
 
 dest=${1:?usage: $0 DEST_DIR [VITRAGE_VERSION]}
 version=${2:-15.0.1}
-python=${PYTHON:-python3}
 
 if compgen -G "$dest/*.yaml" > /dev/null; then
     echo "$dest already has datasources_values"
@@ -21,11 +20,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-"$python" -m pip download --quiet "vitrage==$version" --no-binary :all: \
-    --no-deps -d "$work"
-tarball=$(ls "$work"/vitrage-*.tar.gz)
-tar -xzf "$tarball" -C "$work" \
-    "vitrage-$version/etc/vitrage/datasources_values"
+bash "$(dirname "$0")/fetch-vitrage-etc.sh" "$work/etc" "$version" > /dev/null
 mkdir -p "$dest"
-cp "$work/vitrage-$version/etc/vitrage/datasources_values/"*.yaml "$dest/"
+cp "$work/etc/datasources_values/"*.yaml "$dest/"
 echo "datasources_values of vitrage $version in $dest"

@@ -15,9 +15,11 @@
 It takes exactly the arguments of ``vitrage-graph`` (``--config-file
 /etc/vitrage/vitrage.conf`` ...), reads ``[persistor_hooks]``,
 ``[persistor] topic`` and the transport from the same files into a private
-ConfigOpts, installs the hooks, and then runs Vitrage's own, unmodified
-``vitrage.cli.graph.main``. Swapping the command in the service unit is the
-only deployment change; no Vitrage file is edited.
+ConfigOpts, installs the hooks (and, with ``restore`` or
+``vitrage_persistence = false``, the start from the persistor's store,
+:mod:`vitrage_persistor.publish.hooks.restore`), and then runs Vitrage's
+own, unmodified ``vitrage.cli.graph.main``. Swapping the command in the
+service unit is the only deployment change; no Vitrage file is edited.
 """
 
 import sys
@@ -32,9 +34,10 @@ def main() -> int | None:
 
     from vitrage.cli import graph as vitrage_graph  # the [vitrage] extra
 
-    from vitrage_persistor.publish.hooks import install
+    from vitrage_persistor.publish.hooks import install, restore
 
     install.install(conf)
+    restore.Restore(conf).install()
     return vitrage_graph.main()
 
 

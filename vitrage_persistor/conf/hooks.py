@@ -175,6 +175,34 @@ OPTS = [
              'Vitrage switches its own default to "vitrage", a transient '
              'exchange that a durable publisher may not redeclare.'),
     cfg.BoolOpt(
+        'restore',
+        default=False,
+        help='Start vitrage-graph (the main process and every worker) from '
+             'the graph the persistor holds, the newest usable snapshot '
+             'plus the events after it, instead of Vitrage\'s own pickle '
+             'or a full re-poll; then Vitrage\'s normal finale (get_all) '
+             'reconciles with the cloud. Needs restore_config_file. If the '
+             'store is empty or unreachable, vitrage-graph starts as it '
+             'would without this option and says why in one log line.'),
+    cfg.StrOpt(
+        'restore_config_file',
+        help='The vitrage-persistor configuration file ([database], '
+             '[replay]) of the store to restore from, e.g. '
+             '/etc/vitrage-persistor/vitrage-persistor.conf. Its [replay] '
+             'datasources_values_dir and datasource_types are taken from '
+             'vitrage.conf, so that the restored graph is the one this '
+             'vitrage-graph would build.'),
+    cfg.BoolOpt(
+        'vitrage_persistence',
+        default=True,
+        help='Keep Vitrage\'s own graph persistence (GraphPersistency: '
+             'an after-image row per graph change, flushed after each '
+             'event, and a pickle of the whole graph). Set to false when '
+             'the persistor is the source of truth (with restore = true): '
+             'vitrage-graph then pays no database commit per event, and '
+             'no pickle is ever written or read; its workers get the graph '
+             'from the main process instead.'),
+    cfg.BoolOpt(
         'amqp_durable_queues',
         default=True,
         help='Declare the RabbitMQ queue of the persistor topic durable. '

@@ -53,8 +53,17 @@ from oslo_middleware import (
 )
 from oslo_middleware.healthcheck import opts as healthcheck_opts
 
-from vitrage_persistor.api import health, params, policy, views
+from vitrage_persistor.api import (
+    graph_routes,
+    graphs,
+    health,
+    params,
+    policy,
+    views,
+    vitrage_at,
+)
 from vitrage_persistor.storage import api as storage_api
+from vitrage_persistor.storage import entity_ids
 
 LOG = log.getLogger(__name__)
 
@@ -69,13 +78,17 @@ class ConfigurationError(Exception):
 
 
 def _json(body, status=200) -> webob.Response:
+    """A JSON response; ``body`` may be any JSON value."""
     return webob.Response(
         body=json.dumps(body, ensure_ascii=False).encode('utf-8'),
         status=status, content_type='application/json', charset='utf-8')
 
 
 def _error(status: int, message: str, **headers) -> webob.Response:
-    resp = _json({'error': {'code': status, 'message': message}}, status)
+    # 'description' too: python-vitrageclient shows that key of an error
+    # (vitrage-api's pecan errors), and says "Unknown Error" without it.
+    resp = _json({'error': {'code': status, 'message': message},
+                  'description': message}, status)
     resp.headers.update(headers)
     return resp
 
@@ -88,6 +101,7 @@ class Route:
     handler: str
     rule: str | None = None
     public: bool = False
+    methods: tuple[str, ...] = ('GET',)
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -114,6 +128,23 @@ ROUTES = (
     Route('/v1/events', 'list_events', 'persistor:event:get'),
     Route('/v1/events/{event_id}', 'show_event', 'persistor:event:get'),
     Route('/v1/quarantine', 'list_quarantine', 'persistor:quarantine:get'),
+    Route('/v1/entities/{key}/history', 'entity_history',
+          'persistor:event:get'),
+    Route('/v1/graph', 'show_graph', 'persistor:graph:get'),
+    Route('/v1/graph/diff', 'graph_diff', 'persistor:graph:get'),
+    # Vitrage's read API at a past time (api/vitrage_at.py)
+    Route('/v1/at/{at}/v1/topology', 'at_topology', 'persistor:vitrage:get',
+          methods=('POST',)),
+    Route('/v1/at/{at}/v1/resources', 'at_resources',
+          'persistor:vitrage:get', methods=('GET', 'POST')),
+    Route('/v1/at/{at}/v1/resources/{vitrage_id}', 'at_resource',
+          'persistor:vitrage:get'),
+    Route('/v1/at/{at}/v1/alarm', 'at_alarms', 'persistor:vitrage:get'),
+    Route('/v1/at/{at}/v1/alarm/{vitrage_id}', 'at_alarm',
+          'persistor:vitrage:get'),
+    Route('/v1/at/{at}/v1/rca', 'at_rca_query', 'persistor:vitrage:get'),
+    Route('/v1/at/{at}/v1/rca/{alarm_id}', 'at_rca',
+          'persistor:vitrage:get'),
 )
 _PUBLIC_PATHS = frozenset(r.template.rstrip('/') for r in ROUTES if r.public)
 
@@ -132,12 +163,13 @@ def load_openapi(max_limit: int) -> dict:
     return document
 
 
-class PersistorAPI:
+class PersistorAPI(vitrage_at.VitrageAtHandlers, graph_routes.GraphHandlers):
     """Routes requests to handlers; each handler checks one policy rule."""
 
     def __init__(self, conf: cfg.ConfigOpts, store: storage_api.Store):
         self.conf = conf
         self.store = store
+        self.graphs = graphs.GraphCache(conf, store)
         self.enforcer = policy.make_enforcer(conf)
         self._openapi = load_openapi(conf.api.max_limit)
         self._openapi_yaml = yaml.safe_dump(self._openapi, sort_keys=False,
@@ -183,18 +215,26 @@ class PersistorAPI:
 
     @webob.dec.wsgify
     def __call__(self, req):
+        allowed: list[str] = []
         try:
-            if req.method != 'GET':
-                raise webob.exc.HTTPMethodNotAllowed(
-                    detail='the API is read-only: GET only')
             segments = params.path_segments(req.environ)
             for route in ROUTES:
                 args = route.match(segments)
-                if args is not None:
+                if args is None:
+                    continue
+                if req.method in route.methods:
                     return self._handle(req, route, args)
+                allowed.extend(route.methods)
+            if segments == [HEALTHCHECK_PATH.strip('/')]:
+                allowed.append('GET')   # GET and HEAD go to oslo's app
+            if allowed:
+                raise webob.exc.HTTPMethodNotAllowed(
+                    detail='the API is read-only: this route takes %s'
+                    % ', '.join(sorted(set(allowed))))
             raise webob.exc.HTTPNotFound(detail='no such resource')
         except webob.exc.HTTPException as exc:
-            extra = {'Allow': 'GET'} if exc.code == 405 else {}
+            extra = ({'Allow': ', '.join(sorted(set(allowed)) or ['GET'])}
+                     if exc.code == 405 else {})
             return _error(exc.code, exc.detail or exc.explanation, **extra)
         except _UNAVAILABLE as exc:
             LOG.warning('database unavailable: %s', exc)
@@ -213,6 +253,13 @@ class PersistorAPI:
             context = self._context(req)
             self._authorize(context, route.rule)
         return handler(req, context, **args)
+
+    @staticmethod
+    def _json_any(body) -> webob.Response:
+        return webob.Response(
+            body=json.dumps(body, ensure_ascii=False,
+                            default=str).encode('utf-8'),
+            content_type='application/json', charset='utf-8')
 
     def _query(self, req, *allowed: str) -> dict[str, str]:
         return params.query(req.environ, allowed)
@@ -282,6 +329,33 @@ class PersistorAPI:
         if item is None:
             raise webob.exc.HTTPNotFound(detail='event %d not found' % number)
         return _json(views.event(item))
+
+    def entity_history(self, req, context, key):
+        q = self._query(req, 'after_id', 'limit', 'from', 'to', 'related',
+                        'all_tenants')
+        key = params.text('key', key, entity_ids.MAX_ENTITY_ID_LEN + 64)
+        entity = entity_ids.from_key(key)
+        after_id = params.integer('after_id', q.get('after_id'), 0, 0,
+                                  params.MAX_ID)
+        limit = params.integer('limit', q.get('limit'),
+                               min(100, self.conf.api.max_limit), 1,
+                               self.conf.api.max_limit)
+        since = params.timestamp('from', q.get('from'))
+        before = params.timestamp('to', q.get('to'))
+        related = params.boolean('related', q.get('related'))
+        projects = self._projects(
+            context, params.boolean('all_tenants', q.get('all_tenants')))
+        items = self.store.entity_history_page(
+            [entity], after_id=after_id, limit=limit, alarms=related,
+            since=since, before=before, projects=projects)
+        body = {'entity_id': entity,
+                'events': [views.event(item) for item in items]}
+        if len(items) == limit:
+            q.update(after_id=str(items[-1].id), limit=str(limit))
+            body['next'] = self._link(
+                req, '/v1/entities/%s/history' % urllib.parse.quote(
+                    key, safe=''), q)
+        return _json(body)
 
     def list_quarantine(self, req, context):
         q = self._query(req, 'after_id', 'limit')

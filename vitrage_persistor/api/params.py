@@ -20,6 +20,7 @@ decodes explicitly and answers 400 instead. Integers are ASCII digits only:
 """
 
 import datetime
+import json
 import re
 import urllib.parse
 from collections.abc import Iterable
@@ -143,4 +144,135 @@ def text(name: str, raw: str | None, max_length: int) -> str | None:
     if not raw or len(raw) > max_length or '\x00' in raw:
         raise bad_request('%s must be 1 to %d characters without NUL, got %s'
                           % (name, max_length, _shown(raw)))
+    return raw
+
+
+def query_lists(environ: dict, allowed: Iterable[str],
+                repeatable: Iterable[str]) -> dict[str, str | list[str]]:
+    """Like :func:`query`, but the ``repeatable`` names may repeat.
+
+    python-vitrageclient sends list parameters (``sort_by``...) as the
+    same name repeated, as ``requests`` encodes a list; those come back
+    as lists, every other name at most once.
+    """
+    repeatable = frozenset(repeatable)
+    allowed = sorted(allowed)
+    out: dict[str, str | list[str]] = {}
+    fields = [f for f in environ.get('QUERY_STRING', '').split('&') if f]
+    for field in fields:
+        raw_name, _, raw_value = field.partition('=')
+        try:
+            name = _unquote(raw_name)
+        except UnicodeError:
+            raise bad_request('a query parameter name is not valid '
+                              'UTF-8') from None
+        try:
+            value = _unquote(raw_value)
+        except UnicodeError:
+            raise bad_request('query parameter %s is not valid UTF-8' %
+                              _shown(name)) from None
+        if name not in allowed:
+            raise bad_request('unknown query parameter %s; this route takes '
+                              '%s' % (_shown(name), ', '.join(allowed)))
+        if name in repeatable:
+            out.setdefault(name, []).append(value)
+        elif name in out:
+            raise bad_request('query parameter %s is given more than once'
+                              % _shown(name))
+        else:
+            out[name] = value
+    return out
+
+
+def json_body(req, allowed: Iterable[str]) -> dict:
+    """A JSON object body whose keys are all ``allowed``; {} when empty."""
+    raw = req.body
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw.decode('utf-8'))
+    except (UnicodeError, ValueError, RecursionError):
+        raise bad_request('the body is not JSON in UTF-8') from None
+    if not isinstance(body, dict):
+        raise bad_request('the body must be a JSON object, got a %s'
+                          % type(body).__name__)
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise bad_request('unknown body field%s %s; this route takes %s' % (
+            's' if len(unknown) > 1 else '',
+            ', '.join(_shown(n) for n in unknown),
+            ', '.join(sorted(allowed))))
+    return body
+
+
+def loose_boolean(name: str, raw) -> bool:
+    """A flag as Vitrage reads it: JSON true/false, or its text, or null."""
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    if isinstance(raw, str):
+        return boolean(name, raw)
+    raise bad_request('%s must be true or false, got %s'
+                      % (name, _shown(str(raw))))
+
+
+def optional_text(name: str, raw, max_length: int) -> str | None:
+    """A JSON string field, or null."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise bad_request('%s must be a string, got %s'
+                          % (name, type(raw).__name__))
+    return text(name, raw, max_length)
+
+
+def optional_integer(name: str, raw, minimum: int, maximum: int
+                     ) -> int | None:
+    """A JSON integer (or its digits as a string) field, or null."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise bad_request('%s must be an integer, got %s'
+                          % (name, type(raw).__name__))
+    return integer(name, str(raw), 0, minimum, maximum)
+
+
+_QUERY_OPERATORS = frozenset(('<', '<=', '==', '!=', '>=', '>'))
+_QUERY_JOINS = frozenset(('and', 'or'))
+_MAX_QUERY_DEPTH = 16
+
+
+def _check_query(name: str, node, depth: int = 0) -> None:
+    if depth > _MAX_QUERY_DEPTH:
+        raise bad_request('%s nests deeper than %d' % (name,
+                                                       _MAX_QUERY_DEPTH))
+    if not isinstance(node, dict) or len(node) != 1:
+        raise bad_request('%s: each clause is an object with one operator, '
+                          'e.g. {"==": {"vitrage_type": "nova.host"}}' % name)
+    (operator, operand), = node.items()
+    if operator in _QUERY_JOINS:
+        if not isinstance(operand, list) or not operand:
+            raise bad_request('%s: %r takes a non-empty list of clauses'
+                              % (name, operator))
+        for clause in operand:
+            _check_query(name, clause, depth + 1)
+    elif operator in _QUERY_OPERATORS:
+        if not isinstance(operand, dict) or len(operand) != 1 or any(
+                isinstance(v, dict | list) for v in operand.values()):
+            raise bad_request('%s: %r takes one property and a plain value'
+                              % (name, operator))
+    else:
+        raise bad_request('%s: unknown operator %s (use and, or, %s)' % (
+            name, _shown(str(operator)), ', '.join(sorted(_QUERY_OPERATORS))))
+
+
+def graph_query(name: str, raw) -> dict | None:
+    """Vitrage's graph query: JSON text (as its client sends it) or null."""
+    if raw is None or raw == '':
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise bad_request('%s is not JSON' % name) from None
+    _check_query(name, raw)
     return raw

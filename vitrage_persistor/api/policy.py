@@ -52,6 +52,30 @@ RULES = [
         'Read quarantined notifications; they may hold anything.',
         [{'method': 'GET', 'path': '/v1/quarantine'}]),
     policy.DocumentedRuleDefault(
+        'persistor:graph:get', 'rule:context_is_admin',
+        'Read whole replayed graphs and their diffs: every project\'s '
+        'entities, as Vitrage\'s all_tenants topology shows them.',
+        [{'method': 'GET', 'path': '/v1/graph'},
+         {'method': 'GET', 'path': '/v1/graph/diff'}]),
+    policy.DocumentedRuleDefault(
+        'persistor:vitrage:get', 'rule:reader',
+        "Ask Vitrage's own questions (topology, resources, alarms, RCA) "
+        'at a past time, scoped to the caller\'s project as Vitrage '
+        'scopes them.',
+        [{'method': 'POST', 'path': '/v1/at/{at}/v1/topology'},
+         {'method': 'POST', 'path': '/v1/at/{at}/v1/resources'},
+         {'method': 'GET', 'path': '/v1/at/{at}/v1/resources/{vitrage_id}'},
+         {'method': 'GET', 'path': '/v1/at/{at}/v1/alarm'},
+         {'method': 'GET', 'path': '/v1/at/{at}/v1/alarm/{vitrage_id}'},
+         {'method': 'GET', 'path': '/v1/at/{at}/v1/rca/{alarm_id}'}]),
+    policy.DocumentedRuleDefault(
+        'persistor:vitrage:get:all_tenants', 'rule:context_is_admin',
+        'The same questions over every project (all_tenants), as '
+        "Vitrage's ...:all_tenants rules need admin.",
+        [{'method': 'POST', 'path': '/v1/at/{at}/v1/topology'},
+         {'method': 'GET', 'path': '/v1/at/{at}/v1/alarm'},
+         {'method': 'GET', 'path': '/v1/at/{at}/v1/rca/{alarm_id}'}]),
+    policy.DocumentedRuleDefault(
         'persistor:status:get', 'rule:reader',
         'Read counts and the newest event.',
         [{'method': 'GET', 'path': '/v1/status'}]),

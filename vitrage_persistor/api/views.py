@@ -33,6 +33,7 @@ def event(item: records.StoredEvent) -> dict:
         'entity_type': item.entity_type,
         'datasource_action': item.datasource_action,
         'project_id': item.project_id,
+        'entity_id': item.entity_id,
         'payload': item.payload,
     }
 

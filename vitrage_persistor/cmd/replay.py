@@ -12,13 +12,15 @@
 
 """``vitrage-persistor-replay``: the entity graph at any time, and diffs.
 
-Subcommands: ``show``, ``diff``, ``snapshot`` and ``follow`` (the warm
+Subcommands: ``show``, ``diff``, ``rca`` (an alarm's causal chain),
+``history`` (one entity's events), ``snapshot`` and ``follow`` (the warm
 standby). Errors a person can fix -- an empty history, a time before it,
 an unknown format, a bad timestamp -- are one line on stderr and exit
 status 1 (2 for bad arguments), never a traceback.
 """
 
 import datetime
+import hashlib
 import json
 import logging
 import sys
@@ -29,6 +31,7 @@ import sqlalchemy.exc
 from oslo_db import exception as db_exception
 from oslo_utils import timeutils
 
+from vitrage_persistor import wire
 from vitrage_persistor.cmd import common
 from vitrage_persistor.replay import diff as diff_mod
 from vitrage_persistor.replay import engine, errors, render
@@ -176,6 +179,168 @@ def _snapshot(conf, replayer):
             result.event_count))
 
 
+def _find(view, ident: str) -> list[str]:
+    """Vertices named by ``ident``: vitrage_id, id, name or entity key.
+
+    An entity key (``ALARM:nagios:host-3:CPU load``,
+    ``RESOURCE:nova.host:host-3``) names the vertex whose
+    ``vitrage_cached_id`` is its md5, as Vitrage's transformers make it.
+    """
+    found = view.find(ident)
+    if ':' in ident:
+        cached = hashlib.md5(ident.encode('utf-8')).hexdigest()  # noqa: S324
+        found += [v for v in view.find(cached) if v not in found]
+    return found
+
+
+def _find_alarm(graph, ident: str) -> str:
+    """An alarm's vitrage_id from its vitrage_id, id, name or entity key."""
+    view = render.View.from_graph(graph)
+    found = [vid for vid in _find(view, ident)
+             if view.vertices[vid].get('vitrage_category') == 'ALARM'
+             and not view.vertices[vid].get('vitrage_is_deleted')]
+    if not found:
+        raise UsageError('no alarm %r alive in the graph at that time'
+                         % ident)
+    if len(found) > 1:
+        raise UsageError('%r names %d alarms (%s); give a vitrage_id' % (
+            ident, len(found), ', '.join(sorted(found))))
+    return found[0]
+
+
+def _rca(conf, replayer):
+    from vitrage_persistor.replay import vitrage_views
+    fmt = conf.command.format
+    if fmt not in ('text', 'json', 'svg', 'html', 'dot'):
+        raise UsageError('unknown rca format %r (choose from text, json, '
+                         'svg, html, dot)' % fmt)
+    if not conf.command.alarm:
+        raise UsageError('rca needs --alarm')
+    at, event_id = _target(conf)
+    result = _replay(replayer, conf, at, event_id)
+    alarm_id = _find_alarm(result.graph, conf.command.alarm)
+    nodes, edges = vitrage_views.rca_chain(result.graph, alarm_id)
+    if fmt == 'json':
+        vitrage_views.check_networkx()
+        answer = vitrage_views.rca(result.graph, vitrage_views.Caller(
+            None, True), alarm_id, all_tenants=True)
+        _write(conf, json.dumps(answer, indent=1, sort_keys=True,
+                                default=str) + '\n')
+        return
+    view = render.View.from_graph(result.graph)
+    if fmt == 'text':
+        _write(conf, _rca_text(view, alarm_id, nodes, edges, result.target))
+        return
+    # the chain and the resources its alarms are on
+    keep = set(nodes) | {view.vertices[n].get('vitrage_resource_id')
+                         for n in nodes}
+    chain = view.restrict(keep)
+    chain.edges = [e for e in chain.edges
+                   if e[2] == 'causes' or e[2] == 'on']
+    _write(conf, render.render(fmt, chain, 'RCA of %s at %s' % (
+        render.label(view.vertices[alarm_id]), result.target)))
+
+
+def _rca_text(view, alarm_id, nodes, edges, target) -> str:
+    def name(vid):
+        p = view.vertices[vid]
+        on = view.vertices.get(p.get('vitrage_resource_id') or '', {})
+        return '%s %s (%s) on %s %s [%s]' % (
+            p.get('vitrage_type'), render.label(p),
+            p.get('vitrage_operational_severity') or p.get('severity'),
+            on.get('vitrage_type', '?'), render.label(on) if on else '?',
+            vid)
+
+    causes = {}
+    for u, v, _props in edges:
+        causes.setdefault(v, []).append(u)
+    caused = {}
+    for u, v, _props in edges:
+        caused.setdefault(u, []).append(v)
+    lines = ['RCA of %s at %s' % (name(alarm_id), target)]
+
+    def walk(vid, links, arrow, depth, seen):
+        for other in sorted(links.get(vid, [])):
+            if other in seen:
+                continue
+            lines.append('%s%s %s' % ('  ' * depth, arrow, name(other)))
+            walk(other, links, arrow, depth + 1, seen | {other})
+
+    lines.append('caused by:')
+    walk(alarm_id, causes, '<-', 1, {alarm_id})
+    lines.append('causes:')
+    walk(alarm_id, caused, '->', 1, {alarm_id})
+    lines.append('%d alarms, %d causal edges' % (len(nodes), len(edges)))
+    return '\n'.join(lines) + '\n'
+
+
+def _history(conf, replayer):
+    """Every stored event about an entity, with what each one changed."""
+    from vitrage_persistor.storage import entity_ids
+    ident = conf.command.entity
+    if not ident:
+        raise UsageError('history needs --entity')
+    since = parse_time(conf.command.from_time) if \
+        conf.command.from_time else None
+    until = parse_time(conf.command.to_time) if conf.command.to_time \
+        else None
+    if since and until and until < since:
+        raise UsageError('--to is before --from')
+    # The graph at the end names the entity's vitrage_id(s), which the
+    # evaluator's events use; its datasource id is what drivers use.
+    result = _replay(replayer, conf, until)
+    view = render.View.from_graph(result.graph)
+    wanted = entity_ids.from_key(ident)
+    found = [vid for vid in _find(view, ident) + view.find(wanted)
+             if view.vertices[vid].get('vitrage_category') == 'RESOURCE']
+    names = {wanted} | set(found) | {
+        str(view.vertices[v].get('id')) for v in found
+        if view.vertices[v].get('id')}
+    if 'nova.host' in {view.vertices[v].get('vitrage_type') for v in found}:
+        names |= {str(view.vertices[v].get('name')) for v in found}
+    events = []
+    after_id = 0
+    while True:
+        page = replayer.store.entity_history_page(
+            sorted(names), after_id=after_id, limit=1000,
+            alarms=conf.command.related, since=since,
+            before=until + datetime.timedelta(microseconds=1)
+            if until else None)
+        events.extend(page)
+        if len(page) < 1000:
+            break
+        after_id = page[-1].id
+    if not events:
+        raise errors.ReplayError('no stored event about %r%s' % (
+            ident, ' in that time range' if since or until else ''))
+    events.sort(key=lambda e: e.order_key)
+    lines = ['history of %s (%s): %d events' % (
+        ident, ', '.join(sorted(names)), len(events))]
+    previous: dict = {}
+    for event in events:
+        payload = {k: v for k, v in event.payload.items()
+                   if k != wire.LIVE_IDS_KEY}
+        subject = '%s/%s' % (event.entity_type, event.entity_id)
+        changed = {k: v for k, v in payload.items()
+                   if previous.get(subject, {}).get(k) != v
+                   and k not in _NOISE}
+        previous[subject] = payload
+        lines.append('%s  #%d %s %s %s' % (
+            wire.format_timestamp(event.collector_timestamp), event.id,
+            event.entity_type, payload.get('vitrage_datasource_action')
+            or '', payload.get('vitrage_event_type')
+            or payload.get('type') or ''))
+        for key in sorted(changed):
+            lines.append('      %s: %s' % (key, json.dumps(
+                changed[key], sort_keys=True, default=str)[:200]))
+    _write(conf, '\n'.join(lines) + '\n')
+
+
+# Fields that change on every event and say nothing about the entity.
+_NOISE = frozenset(('vitrage_sample_timestamp', 'sample_date',
+                    'vitrage_sample_date'))
+
+
 def _follow(conf, replayer):
     from vitrage_persistor.replay import follow
     follow.Follower(conf, replayer).run()
@@ -219,6 +384,34 @@ def _add_parsers(subparsers):
     _add_target(snapshot)
     _add_common(snapshot)
     snapshot.set_defaults(func=_snapshot)
+
+    rca = subparsers.add_parser(
+        'rca', help='the causal chain of an alarm at a time: what caused '
+                    'it and what it caused')
+    rca.add_argument('--alarm', metavar='ID|KEY',
+                     help='the alarm: its vitrage_id, id, name or entity '
+                          'key (ALARM:nagios:host-3:CPU load)')
+    _add_target(rca)
+    _add_common(rca)
+    rca.add_argument('--format', default='text',
+                     help="text|json (Vitrage's rca show)|svg|html|dot")
+    rca.add_argument('-o', '--output', help='file (default: stdout)')
+    rca.set_defaults(func=_rca)
+
+    history = subparsers.add_parser(
+        'history', help='every stored event about one entity, with what '
+                        'changed')
+    history.add_argument('--entity', metavar='ID|KEY',
+                         help='datasource id or name (host-3), vitrage_id, '
+                              'or entity key RESOURCE:<type>:<id>')
+    history.add_argument('--from', dest='from_time', metavar='T1')
+    history.add_argument('--to', dest='to_time', metavar='T2')
+    history.add_argument('--related', action='store_true',
+                         help='also the alarms raised on it (and the '
+                              "evaluator's deduced ones)")
+    history.add_argument('-o', '--output', help='file (default: stdout)')
+    _add_common(history)
+    history.set_defaults(func=_history)
 
     follow = subparsers.add_parser(
         'follow', help='warm standby: keep the graph current, snapshot '

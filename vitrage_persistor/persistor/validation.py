@@ -25,7 +25,7 @@ from typing import Any
 
 from vitrage_persistor import wire
 from vitrage_persistor.persistor import collector_time, quarantine
-from vitrage_persistor.storage import records, tenancy
+from vitrage_persistor.storage import entity_ids, records, tenancy
 
 NOT_A_DICT = 'not_a_dict'
 MISSING_TIMESTAMP = 'missing_timestamp'
@@ -171,7 +171,8 @@ def _check(message: dict, max_payload_bytes: int,
         event_type=event_type, entity_type=entity_type,
         payload_json=payload_json, publisher_id=publisher_id,
         sequence=sequence, datasource_action=action, payload_bytes=size,
-        project_id=tenancy.project_of(event))
+        project_id=tenancy.project_of(event),
+        entity_id=entity_ids.entity_id_of(event))
 
 
 def _quarantine(message: Any, reason: str, detail: str,

@@ -32,7 +32,13 @@ from oslo_log import log
 from oslo_utils import timeutils
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from vitrage_persistor.storage import engine, models, records, snapshot_codec
+from vitrage_persistor.storage import (
+    engine,
+    entity_ids,
+    models,
+    records,
+    snapshot_codec,
+)
 
 LOG = log.getLogger(__name__)
 
@@ -102,13 +108,15 @@ def _event_row(event: records.EventRecord, now) -> dict:
         'stored_at': now,
         'payload': event.payload_json,
         'project_id': event.project_id,
+        'entity_id': event.entity_id,
     }
 
 
 # The event columns in the order of the rows the fast path sends.
 _EVENT_COLUMNS = ('message_id', 'collector_timestamp', 'publisher_id',
                   'sequence', 'event_type', 'entity_type',
-                  'datasource_action', 'stored_at', 'payload', 'project_id')
+                  'datasource_action', 'stored_at', 'payload', 'project_id',
+                  'entity_id')
 _PAYLOAD_INDEX = _EVENT_COLUMNS.index('payload')
 # The fast path's insert-ignore, per dialect; the same semantics as
 # _insert_ignore(), written out so the multi-row VALUES can be cached.
@@ -124,7 +132,7 @@ def _event_values(event: records.EventRecord, now) -> tuple:
     return (event.message_id, records.utc_naive(event.collector_timestamp),
             event.publisher_id, event.sequence, event.event_type,
             event.entity_type, event.datasource_action, now,
-            event.payload_json, event.project_id)
+            event.payload_json, event.project_id, event.entity_id)
 
 
 def _fast_path_ok(dialect) -> bool:
@@ -245,7 +253,7 @@ def _stored_event(row) -> records.StoredEvent:
         event_type=row.event_type, entity_type=row.entity_type,
         datasource_action=row.datasource_action,
         payload=records.decode_payload(row.payload),
-        project_id=row.project_id)
+        project_id=row.project_id, entity_id=row.entity_id)
 
 
 _ORDER_COLUMNS = (EVENT.c.collector_timestamp, EVENT.c.publisher_id,
@@ -479,6 +487,40 @@ class Store:
                  .order_by(EVENT.c.id).limit(limit))
         if entity_type is not None:
             query = query.where(EVENT.c.entity_type == entity_type)
+        if since is not None:
+            query = query.where(EVENT.c.collector_timestamp >=
+                                records.utc_naive(since))
+        if before is not None:
+            query = query.where(EVENT.c.collector_timestamp <
+                                records.utc_naive(before))
+        if projects is not None:
+            query = query.where(_project_clause(projects))
+        with self._reader() as conn:
+            return [_stored_event(r) for r in conn.execute(query)]
+
+    def entity_history_page(self, ids: Sequence[str],
+                            after_id: int = 0, limit: int = 100,
+                            alarms: bool = True,
+                            since: datetime.datetime | None = None,
+                            before: datetime.datetime | None = None,
+                            projects: Sequence[str | None] | None = None
+                            ) -> list[records.StoredEvent]:
+        """One page of the events about any of the entity ``ids``, by id.
+
+        ``entity_id IN (...) AND id > after_id ORDER BY id`` is a range
+        scan of the ``(entity_id, id)`` index per value (see
+        ``doc/source/storage.rst`` for the plan). ``alarms`` False leaves
+        out the events of alarms raised on the entity
+        (:data:`entity_ids.ALARM_ENTITY_TYPES`); the other filters are
+        those of :meth:`list_events_page`.
+        """
+        query = (sa.select(EVENT)
+                 .where(EVENT.c.entity_id.in_(list(ids)),
+                        EVENT.c.id > after_id)
+                 .order_by(EVENT.c.id).limit(limit))
+        if not alarms:
+            query = query.where(EVENT.c.entity_type.not_in(
+                entity_ids.ALARM_ENTITY_TYPES))
         if since is not None:
             query = query.where(EVENT.c.collector_timestamp >=
                                 records.utc_naive(since))

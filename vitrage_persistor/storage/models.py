@@ -51,6 +51,7 @@ class Event(Base):
                  'publisher_id', 'sequence', 'id'),
         sa.Index('ix_event_entity_type_id', 'entity_type', 'id'),
         sa.Index('ix_event_project_id_id', 'project_id', 'id'),
+        sa.Index('ix_event_entity_id_id', 'entity_id', 'id'),
         {'mysql_charset': 'utf8mb4', 'mysql_engine': 'InnoDB'},
     )
 
@@ -66,6 +67,8 @@ class Event(Base):
     payload = sa.Column(LongText, nullable=False)
     # storage.tenancy.project_of(payload); NULL for no project
     project_id = sa.Column(sa.String(64), nullable=True)
+    # storage.entity_ids.entity_id_of(payload): the entity's history index
+    entity_id = sa.Column(sa.String(255), nullable=True)
 
 
 class GraphSnapshot(Base):

@@ -62,6 +62,8 @@ class EventRecord:
     datasource_action: str | None = None
     # storage.tenancy.project_of(event): who may read it through the API
     project_id: str | None = None
+    # storage.entity_ids.entity_id_of(event): the entity-history index
+    entity_id: str | None = None
     # UTF-8 size of payload_json, when the producer of the record already
     # knows it (validation does); 0 means "measure it".
     payload_bytes: int = 0
@@ -110,6 +112,7 @@ class StoredEvent:
     datasource_action: str | None
     payload: dict
     project_id: str | None = None
+    entity_id: str | None = None
 
     @property
     def order_key(self) -> 'OrderKey':

@@ -31,6 +31,7 @@ from testtools import content
 
 from vitrage_persistor.storage import records
 from vitrage_persistor.tests import base
+from vitrage_persistor.tests.common import replay_base
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.api import server
 from vitrage_persistor.tests.functional.db import test_store
@@ -40,6 +41,16 @@ SCHEMATHESIS = os.path.join(helpers.BIN_DIR, 'schemathesis')
 EXAMPLES = os.environ.get('VP_SCHEMATHESIS_EXAMPLES', '25')
 SEED = os.environ.get('VP_SCHEMATHESIS_SEED', '20261202')
 MAX_LIMIT = 200
+# Rules OpenAPI cannot state, so a schema-valid request may be a 400 there:
+# Vitrage's graph query is its own grammar in JSON text, filter_vals pairs
+# with filter_by, a topology depth needs a root, at excludes event_id.
+# Every other check, no 5xx first, still runs on those routes.
+SCHEMATHESIS_CONFIG = """
+[[operations]]
+include-path-regex = "^/v1/(at/|graph)"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401",
+                                                     "403", "404"]
+"""
 _ACCESS = re.compile(r'\] (\w+) (\S+) => generated .*\(HTTP/1\.\d (\d{3})\)')
 
 
@@ -71,6 +82,10 @@ class ServedAPI:
         api_opts.setdefault('max_limit', MAX_LIMIT)
         config = server.write_config(
             os.path.join(self.state_dir, 'api.conf'), db_url, **api_opts)
+        # the graph and /v1/at/ routes replay through Vitrage's processor
+        with open(config, 'a') as f:
+            f.write('[replay]\ndatasources_values_dir = %s\n'
+                    % replay_base.datasources_values_dir())
         return self.useFixture(server.UwsgiAPI(
             config, os.path.join(self.state_dir, 'uwsgi.log')))
 
@@ -96,8 +111,12 @@ class ServedAPI:
 
     def test_schemathesis_finds_no_5xx_and_no_schema_violation(self):
         before = len(_ACCESS.findall(self.api.log()))
+        config = os.path.join(self.state_dir, 'schemathesis.toml')
+        with open(config, 'w') as f:
+            f.write(SCHEMATHESIS_CONFIG)
         result = subprocess.run(
-            [SCHEMATHESIS, 'run', self.api.url + '/v1/openapi.json',
+            [SCHEMATHESIS, '--config-file', config, 'run',
+             self.api.url + '/v1/openapi.json',
              '--url', self.api.url, '--checks', 'all',
              '--max-examples', EXAMPLES, '--seed', SEED, '--workers', '1',
              '--no-color', '--generation-database', 'none',

@@ -137,6 +137,41 @@ class MigrationWalk:
                          indexes['ix_event_entity_type_id'])
         self.assertNotIn('ix_event_entity_type', indexes)
 
+    _ENTITY_PAYLOADS = {
+        'e-host': '{"vitrage_entity_type":"nova.host","host":"host-3",'
+                  '"id":"compute-3.local"}',
+        'e-vm': '{"vitrage_entity_type":"nova.instance","instance_id":"i1"}',
+        'e-doctor': '{"vitrage_entity_type":"doctor",'
+                    '"details":{"hostname":"host-3"}}',
+        'e-deduced': '{"vitrage_entity_type":"vitrage","target":"uuid-1"}',
+        'e-none': '{"vitrage_entity_type":"nagios"}',
+        'e-list': '[1]',
+    }
+
+    def _pre_upgrade_5e2b8c1d7f43(self, engine):
+        with engine.begin() as conn:
+            for message_id, payload in self._ENTITY_PAYLOADS.items():
+                conn.execute(sa.text(
+                    "INSERT INTO event (message_id, collector_timestamp, "
+                    "publisher_id, sequence, event_type, entity_type, "
+                    "stored_at, payload) VALUES (:m, :t, 'p', 0, 'e', "
+                    "'x', :t, :p)"),
+                    {'m': message_id, 'p': payload,
+                     't': '2026-01-01 00:00:00.000001'})
+
+    def _check_5e2b8c1d7f43(self, engine):
+        with engine.begin() as conn:
+            found = dict(conn.execute(sa.text(
+                'SELECT message_id, entity_id FROM event')).all())
+            conn.execute(sa.text('DELETE FROM event'))
+        self.assertEqual({'e-host': 'host-3', 'e-vm': 'i1',
+                          'e-doctor': 'host-3', 'e-deduced': 'uuid-1',
+                          'e-none': None, 'e-list': None}, found)
+        indexes = {i['name']: i['column_names']
+                   for i in sa.inspect(engine).get_indexes('event')}
+        self.assertEqual(['entity_id', 'id'],
+                         indexes['ix_event_entity_id_id'])
+
 
 class ModelsMatchMigrations(test_migrations.ModelsMigrationsSync):
     MIGRATE = False

@@ -12,6 +12,7 @@
 
 """The committed OpenAPI document describes exactly the routes served."""
 
+import webob
 import yaml
 
 from vitrage_persistor.api import app as api_app
@@ -30,13 +31,19 @@ class TestOpenAPI(test_app.APITestCase):
         served.add(api_app.HEALTHCHECK_PATH)
         self.assertEqual(served, set(_document()['paths']))
 
-    def test_every_route_is_a_get_with_its_documented_parameters(self):
+    def test_every_route_has_its_methods_and_documented_parameters(self):
         document = _document()
+        methods: dict = {}
+        for route in api_app.ROUTES:
+            methods.setdefault(route.template, set()).update(
+                m.lower() for m in route.methods)
         for route in api_app.ROUTES:
             operations = document['paths'][route.template]
-            self.assertEqual(['get'], list(operations), route.template)
+            self.assertEqual(methods[route.template], set(operations),
+                             route.template)
             names = set()
-            for param in operations['get'].get('parameters', []):
+            for param in operations[route.methods[0].lower()].get(
+                    'parameters', []):
                 if '$ref' in param:
                     param = document['components']['parameters'][
                         param['$ref'].rsplit('/', 1)[1]]
@@ -56,6 +63,14 @@ class TestOpenAPI(test_app.APITestCase):
 
     def test_unknown_parameters_are_refused_on_every_route(self):
         for route in api_app.ROUTES:
-            path = route.template.replace('{event_id}', '1')
-            body = self._get(path + '?bogus_param=1', status=400)
-            self.assertIn('bogus_param', body['error']['message'])
+            path = route.template.replace('{event_id}', '1').replace(
+                '{at}', '2026-01-01T00:00:00Z').replace(
+                '{vitrage_id}', 'x').replace('{alarm_id}', 'x').replace(
+                '{key}', 'x')
+            for method in route.methods:
+                resp = webob.Request.blank(
+                    path + '?bogus_param=1', method=method,
+                    body=b'{}' if method == 'POST' else b'',
+                    content_type='application/json').get_response(self.app)
+                self.assertEqual(400, resp.status_int, path)
+                self.assertIn('bogus_param', resp.json['error']['message'])

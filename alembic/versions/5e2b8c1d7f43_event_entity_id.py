@@ -47,7 +47,7 @@ _ALARM_KEYS = {
     'nagios': ('resource_name',),
     'zabbix': ('resource_name',),
     'doctor': ('details.hostname',),
-    'vitrage': ('target',),
+    'vitrage': ('target', 'vitrage_id'),
 }
 _ALARM_TYPES = ('aodh', 'prometheus', 'kapacitor', 'monasca', 'collectd',
                 'trove.alarm')

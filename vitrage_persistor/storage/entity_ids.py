@@ -27,8 +27,9 @@ under the names Vitrage 15.0.1's transformers build entity keys from:
   prometheus...), ``resource_name`` (nagios, zabbix), ``details.hostname``
   (doctor);
 * an event of Vitrage's **evaluator** (``vitrage``) names the vitrage_id
-  of its target: the resource of a deduced alarm, state or mark, or the
-  target alarm of a causal edge.
+  of its target: ``target`` (the resource of a deduced alarm, the target
+  alarm of a causal edge) or ``vitrage_id`` (the vertex whose state or
+  mark ``set_state`` and ``mark_down`` change).
 
 None when nothing usable is there (at most 255 characters, no NUL).
 """
@@ -50,7 +51,7 @@ _ALARM_KEYS = {
     'nagios': ('resource_name',),
     'zabbix': ('resource_name',),
     'doctor': ('details.hostname',),
-    'vitrage': ('target',),
+    'vitrage': ('target', 'vitrage_id'),
 }
 _ALARM_DEFAULT = ('resource_id',)
 _ALARM_TYPES = ('aodh', 'prometheus', 'kapacitor', 'monasca', 'collectd',

@@ -36,6 +36,9 @@ CASES = [
     ({'vitrage_entity_type': 'aodh', 'alarm_id': 'a',
       'resource_id': 'i-1'}, 'i-1'),
     ({'vitrage_entity_type': 'vitrage', 'target': 'uuid'}, 'uuid'),
+    # set_state and mark_down: an update_vertex of the target itself
+    ({'vitrage_entity_type': 'vitrage', 'type': 'update_vertex',
+      'vitrage_id': 'host-uuid', 'vitrage_state': 'ERROR'}, 'host-uuid'),
     ({'vitrage_entity_type': 'doctor', 'details': 'text'}, None),
     ({'vitrage_entity_type': 'nova.host', 'host': ''}, None),
     ({'vitrage_entity_type': 'nova.host', 'host': 'x' * 256}, None),

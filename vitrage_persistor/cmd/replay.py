@@ -21,6 +21,7 @@ status 1 (2 for bad arguments), never a traceback.
 import datetime
 import json
 import logging
+import os
 import sys
 import time
 import warnings
@@ -31,7 +32,7 @@ from oslo_utils import timeutils
 
 from vitrage_persistor.cmd import common
 from vitrage_persistor.replay import diff as diff_mod
-from vitrage_persistor.replay import engine, errors, render
+from vitrage_persistor.replay import drawing, engine, errors, render
 from vitrage_persistor.storage import api as storage_api
 
 PROG = 'vitrage-persistor-replay'
@@ -103,6 +104,7 @@ def _replay(replayer, conf, at=None, event_id=None):
                                use_snapshots=not conf.command.no_snapshots,
                                progress=bar)
     bar.finish()
+    _warn_if_after_history(replayer, at, result)
     vertices = result.graph.get_vertices()
     deleted = sum(1 for v in vertices if v.get('vitrage_is_deleted'))
     print('graph at %s: %d vertices (%d deleted), %d edges; %d events '
@@ -115,6 +117,23 @@ def _replay(replayer, conf, at=None, event_id=None):
     return result
 
 
+def _warn_if_after_history(replayer, at, result) -> None:
+    """Say so when --at is later than anything stored.
+
+    The answer is then the graph as of the newest event, which is what
+    an operator asking about "now" wants, unless the agent stopped
+    storing: the warning names the newest event so that shows.
+    """
+    if at is None or result.last is None:
+        return
+    newest = result.last.collector_timestamp
+    if at > newest and not replayer.store.count_events(after=result.last):
+        print('warning: %s is after the newest stored event (%s, id %d); '
+              'showing the graph as of that event' % (
+                  at.isoformat(sep=' '), newest.isoformat(sep=' '),
+                  result.last.id), file=sys.stderr)
+
+
 def _write(conf, text: str) -> None:
     output = conf.command.output
     if output and output != '-':
@@ -125,8 +144,23 @@ def _write(conf, text: str) -> None:
         sys.stdout.write(text)
 
 
+_EXTENSIONS = {'.json': 'json', '.graphml': 'graphml', '.dot': 'dot',
+               '.gv': 'dot', '.svg': 'svg', '.html': 'html', '.htm': 'html'}
+
+
+def show_format(fmt: str | None, output: str | None) -> str:
+    """--format, else the output file's extension, else json."""
+    if fmt is not None:
+        return fmt
+    ext = os.path.splitext(output or '')[1].lower()
+    if output and output != '-' and ext not in _EXTENSIONS:
+        raise UsageError('cannot tell the format from %r: give --format '
+                         '(%s)' % (output, '|'.join(render.FORMATS)))
+    return _EXTENSIONS.get(ext, 'json')
+
+
 def _show(conf, replayer):
-    fmt = conf.command.format
+    fmt = show_format(conf.command.format, conf.command.output)
     if fmt not in render.FORMATS:
         raise UsageError('unknown format %r (choose from %s)' % (
             fmt, ', '.join(render.FORMATS)))
@@ -142,8 +176,12 @@ def _show(conf, replayer):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     document = result.processor.to_document() if fmt == 'json' else None
-    _write(conf, render.render(fmt, view, 'Vitrage entity graph at %s'
-                               % result.target, document))
+    try:
+        text = render.render(fmt, view, 'Vitrage entity graph at %s'
+                             % result.target, document)
+    except drawing.GraphvizMissing as exc:
+        raise UsageError(str(exc)) from None
+    _write(conf, text)
 
 
 def _diff(conf, replayer):
@@ -198,8 +236,9 @@ def _add_parsers(subparsers):
     show = subparsers.add_parser('show', help='the graph at a time')
     _add_target(show)
     _add_common(show)
-    show.add_argument('--format', default='json',
-                      help='json|graphml|dot|svg|html')
+    show.add_argument('--format',
+                      help='json|graphml|dot|svg|html (default: from the '
+                           '-o file\'s extension, else json)')
     show.add_argument('-o', '--output', help='file (default: stdout)')
     show.add_argument('--filter', action='append', metavar='FILTER',
                       help='type=T1,T2 | around=VERTEX[:DEPTH] | live; '

@@ -22,6 +22,7 @@ import datetime
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
@@ -215,8 +216,29 @@ def _snapshot(conf, replayer):
 
 
 def _follow(conf, replayer):
+    """The warm standby, saying on stderr what it does (logs say more)."""
     from vitrage_persistor.replay import follow
-    follow.Follower(conf, replayer).run()
+    follower = follow.Follower(conf, replayer)
+    # Before the first replay, which may be long: a SIGTERM then stops
+    # the standby as soon as it is built (run() installs the same).
+    signal.signal(signal.SIGTERM, lambda *a: follower.stop())
+    print('follow: replaying the stored history to build the warm graph...',
+          file=sys.stderr)
+    follower.start()
+    print('follow: graph at event %d (%d vertices); polling for new events '
+          'every %ss, a snapshot every %s, status in %s; SIGUSR1 dumps the '
+          'graph to %s; Ctrl-C or SIGTERM stops' % (
+              follower.last_id, follower.processor.graph.num_vertices(),
+              conf.replay.poll_interval, conf.persistor.snapshot_interval,
+              conf.replay.status_path, conf.replay.dump_path),
+          file=sys.stderr)
+    try:
+        follower.run()
+    finally:
+        print('follow: stopped at event %d: %d events applied, %d snapshots '
+              'stored; graph dumped to %s' % (
+                  follower.last_id, follower.applied, follower.snapshots,
+                  conf.replay.dump_path), file=sys.stderr)
 
 
 def _add_target(parser):

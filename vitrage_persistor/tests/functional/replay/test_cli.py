@@ -15,6 +15,8 @@
 import io
 import json
 import os
+import signal
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
@@ -122,6 +124,32 @@ class TestReplayCommand(base.ReplayDBTestCase):
                       'stored event (%s' % trace.collector_time(
                           n - 1).isoformat(sep=' '), err)
         self.assertTrue(json.loads(text)['vertices'])
+
+    def test_follow_says_what_it_does(self):
+        n = self.store_trace(base.long_trace()[:40])
+        with open(self.conf_file, 'a') as f:
+            f.write('dump_path = %s/dump.json\nstatus_path = %s/st.json\n'
+                    'poll_interval = 0.2\n' % (self.state_dir,
+                                                self.state_dir))
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'vitrage_persistor.cmd.replay',
+             '--config-file', self.conf_file, 'follow'],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(proc.kill)
+        seen = []
+        while not any('follow: graph at' in line for line in seen):
+            seen.append(proc.stdout.readline())
+            self.assertTrue(seen[-1], 'follow exited: %s' % seen)
+        self.assertIn('follow: replaying the stored history', seen[0])
+        second = seen[-1]
+        self.assertIn('follow: graph at event %d (' % n, second)
+        self.assertIn('SIGUSR1 dumps the graph to %s/dump.json'
+                      % self.state_dir, second)
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+        self.assertEqual(0, proc.returncode, rest)
+        self.assertIn('follow: stopped at event %d: 0 events applied' % n,
+                      rest)
 
     def test_diff_and_snapshot(self):
         n = self.store_trace(base.long_trace()[:600])

@@ -128,9 +128,9 @@ class TestReplayCommand(base.ReplayDBTestCase):
     def test_follow_says_what_it_does(self):
         n = self.store_trace(base.long_trace()[:40])
         with open(self.conf_file, 'a') as f:
-            f.write('dump_path = %s/dump.json\nstatus_path = %s/st.json\n'
-                    'poll_interval = 0.2\n' % (self.state_dir,
-                                                self.state_dir))
+            f.write('dump_path = %(d)s/dump.json\n'
+                    'status_path = %(d)s/st.json\n'
+                    'poll_interval = 0.2\n' % {'d': self.state_dir})
         proc = subprocess.Popen(
             [sys.executable, '-m', 'vitrage_persistor.cmd.replay',
              '--config-file', self.conf_file, 'follow'],

@@ -24,7 +24,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q --upgrade pip
-"$VENV/bin/pip" install -q -r requirements.txt -r test-requirements.txt
+"$VENV/bin/pip" install -q -r requirements.txt -r test-requirements.txt \
+    -r doc/requirements.txt
 "$VENV/bin/pip" install -q -e '.[vitrage]'
 
 if [ "${VP_SKIP_TEST_SETUP:-0}" != "1" ]; then

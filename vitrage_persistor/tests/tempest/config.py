@@ -27,7 +27,7 @@ OPTS = [
                choices=['keystone', 'noauth'],
                help='The [api] auth_strategy of the deployed API. With '
                     'noauth the tests use no credentials and "endpoint".'),
-    cfg.StrOpt('endpoint', default='http://127.0.0.1:8999',
+    cfg.StrOpt('endpoint', default='http://127.0.0.1:8998',
                help='API endpoint for noauth; with keystone the catalog '
                     'entry of "catalog_type" is used.'),
     cfg.StrOpt('catalog_type', default='rca-history',

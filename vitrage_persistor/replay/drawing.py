@@ -251,12 +251,56 @@ def pipe(g: graphviz.Digraph, fmt: str) -> str:
             'graphviz), or use --format dot|json|graphml') from None
 
 
+def _point(text: str) -> tuple:
+    x, y = text.split(',')[:2]
+    return float(x), -float(y)
+
+
+def _route(spline: str) -> list:
+    """Points along one of dot's edge splines, y downwards.
+
+    ``pos`` is ``[e,x,y] [s,x,y] p0 p1 p2 p3 [p4 p5 p6 ...]``: cubic
+    Bezier pieces sharing their ends. Each piece gives its middle and its
+    end, enough for a polyline that follows dot's route around nodes.
+    """
+    pts = [_point(p) for p in spline.split() if not p.startswith(('e,',
+                                                                  's,'))]
+    route = []
+    for k in range(0, len(pts) - 3, 3):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = pts[k:k + 4]
+        route.append(((x0 + 3 * x1 + 3 * x2 + x3) / 8,
+                      (y0 + 3 * y1 + 3 * y2 + y3) / 8))
+        if k + 4 < len(pts):
+            route.append((x3, y3))
+    return route
+
+
+def layout(view) -> tuple:
+    """dot's layout: ``({vitrage_id: (x, y)}, [route per edge])``.
+
+    y grows downwards, as on a page. The routes are in the order of
+    ``sorted(view.edges)`` (the order :func:`digraph` adds them); each is
+    a list of points between the two ends, or None where dot's edge
+    could not be matched.
+    """
+    drawn = json.loads(pipe(digraph(view, legend=False), 'json'))
+    objects = drawn.get('objects', [])
+    places = {obj['name']: _point(obj['pos']) for obj in objects
+              if obj.get('name') in view.vertices and 'pos' in obj}
+    names = {obj.get('_gvid'): obj.get('name') for obj in objects}
+    edges = sorted(view.edges, key=lambda e: e[:3])
+    routes = [None] * len(edges)
+    # dot lists the edges in the order they were added; strict=False: a
+    # count that differs leaves the rest unmatched (straight) rather than
+    # failing the page
+    for i, (edge, gv) in enumerate(zip(edges, drawn.get('edges', []),
+                                       strict=False)):
+        if (names.get(gv.get('tail')), names.get(gv.get('head'))) == \
+                edge[:2] and 'pos' in gv:
+            routes[i] = _route(gv['pos'])
+    return places, routes
+
+
 def positions(view) -> dict:
     """vitrage_id -> (x, y) from ``dot``, y downwards (as in a page)."""
-    layout = json.loads(pipe(digraph(view, legend=False), 'json'))
-    out = {}
-    for obj in layout.get('objects', []):
-        if obj.get('name') in view.vertices and 'pos' in obj:
-            x, y = obj['pos'].split(',')
-            out[obj['name']] = (float(x), -float(y))
-    return out
+    return layout(view)[0]

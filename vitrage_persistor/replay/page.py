@@ -25,6 +25,7 @@ properties; scroll to zoom, drag to pan.
 import functools
 import html
 import json
+import math
 from importlib import resources
 
 from vitrage_persistor.replay import drawing
@@ -36,8 +37,39 @@ def cytoscape_js() -> str:
         'static', 'cytoscape', 'cytoscape.min.js').read_text('utf-8')
 
 
-def elements(view, places: dict | None) -> list:
-    """The graph as cytoscape.js element definitions."""
+def segments(source: tuple, target: tuple, route: list) -> dict | None:
+    """cytoscape's ``segments`` style that follows ``route``.
+
+    cytoscape places segment point i at ``S + w_i (T - S) + d_i n``, with
+    n the unit normal ``(-dy, dx) / |T - S|`` (node centres, with
+    ``edge-distances: node-position``). None for a route that is a
+    straight line anyway.
+    """
+    (sx, sy), (tx, ty) = source, target
+    dx, dy = tx - sx, ty - sy
+    length2 = dx * dx + dy * dy
+    if length2 < 1 or not route:
+        return None
+    length = math.sqrt(length2)
+    weights, distances = [], []
+    for px, py in route:
+        vx, vy = px - sx, py - sy
+        weights.append((vx * dx + vy * dy) / length2)
+        distances.append((vy * dx - vx * dy) / length)
+    if max(abs(d) for d in distances) < 3:
+        return None
+    return {'curve-style': 'segments', 'edge-distances': 'node-position',
+            'segment-weights': ' '.join('%.4f' % w for w in weights),
+            'segment-distances': ' '.join('%.2f' % d for d in distances)}
+
+
+def elements(view, places: dict | None, routes: list | None = None
+             ) -> list:
+    """The graph as cytoscape.js element definitions.
+
+    With dot's ``places`` and edge ``routes`` the page shows dot's
+    drawing: edges follow dot's splines around the nodes.
+    """
     labels = drawing.display_lines(view.vertices)
     out = []
     for vid, p in sorted(view.vertices.items()):
@@ -54,11 +86,17 @@ def elements(view, places: dict | None) -> list:
     for n, (u, v, key, p) in enumerate(sorted(view.edges,
                                               key=lambda e: e[:3])):
         s = drawing.edge_style(key, p)
-        out.append({'group': 'edges', 'data': {
+        edge = {'group': 'edges', 'data': {
             'id': 'e%d' % n, 'source': u, 'target': v,
             'label': drawing.relationship(key, p), 'line': s['line'],
             'width': s['width'],
-            'dashed': 'dashed' if s['dashed'] else 'solid', 'props': p}})
+            'dashed': 'dashed' if s['dashed'] else 'solid', 'props': p}}
+        route = routes[n] if routes else None
+        if route and places and u in places and v in places:
+            style = segments(places[u], places[v], route)
+            if style:
+                edge['data']['route'] = style
+        out.append(edge)
     return out
 
 
@@ -113,6 +151,10 @@ _SCRIPT = """
         'line-color': '#1565c0', 'target-arrow-color': '#1565c0'}}
     ]
   });
+  // dot's edge routes, as cytoscape segments (see page.segments)
+  cy.edges().forEach(function (e) {
+    if (e.data('route')) { e.style(e.data('route')); }
+  });
   var info = document.getElementById('info');
   cy.on('tap', 'node, edge', function (evt) {
     var d = evt.target.data();
@@ -143,9 +185,10 @@ def _legend() -> str:
 
 def to_html(view, title: str = '') -> str:
     try:
-        places = drawing.positions(view)
+        places, routes = drawing.layout(view)
     except drawing.GraphvizMissing:
-        places = None
+        places, routes = None, None
+    data = _script_json({'elements': elements(view, places, routes)})
     deleted = sum(1 for p in view.vertices.values()
                   if p.get('vitrage_is_deleted'))
     return (
@@ -164,5 +207,5 @@ def to_html(view, title: str = '') -> str:
             'layout': 'Graphviz dot' if places is not None
             else 'cytoscape breadthfirst (Graphviz not installed)',
             'legend': _legend(),
-            'data': _script_json({'elements': elements(view, places)}),
+            'data': data,
             'lib': cytoscape_js(), 'script': _SCRIPT})

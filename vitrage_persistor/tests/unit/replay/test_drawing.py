@@ -20,6 +20,7 @@ resource and a legend for every colour and shape.
 """
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from unittest import mock
@@ -251,6 +252,28 @@ class TestTraceDrawing(replay_base.ReplayTestCase):
                      if abs(places[u][0] - places[v][0]) < 1)
         # An alarm on two resources sits beside one of them.
         self.assertGreaterEqual(beside, len({u for u, _ in pairs}))
+
+    def test_page_edges_follow_dots_routes(self):
+        places, routes = drawing.layout(self.view)
+        data = page_data(render.to_html(self.view, 'trace'))
+        edges = [e['data'] for e in data['elements'] if e['group'] == 'edges']
+        routed = [(n, e) for n, e in enumerate(edges) if 'route' in e]
+        # alarms beside their resource: dot routes those edges around
+        self.assertTrue(routed)
+        for n, edge in routed:
+            (sx, sy), (tx, ty) = places[edge['source']], places[edge['target']]
+            length = math.hypot(tx - sx, ty - sy)
+            weights = [float(w) for w in
+                       edge['route']['segment-weights'].split()]
+            dists = [float(d) for d in
+                     edge['route']['segment-distances'].split()]
+            # where cytoscape puts each segment point (see page.segments)
+            drawn = [(sx + w * (tx - sx) - d * (ty - sy) / length,
+                      sy + w * (ty - sy) + d * (tx - sx) / length)
+                     for w, d in zip(weights, dists, strict=True)]
+            for (x, y), (rx, ry) in zip(drawn, routes[n], strict=True):
+                self.assertAlmostEqual(rx, x, delta=0.5)
+                self.assertAlmostEqual(ry, y, delta=0.5)
 
     def test_page_has_every_vertex_with_dot_positions(self):
         with mock.patch.object(drawing, 'pipe', wraps=drawing.pipe) as p:

@@ -28,8 +28,15 @@ PASSWORD=${VP_KEYSTONE_PASSWORD:-vp-secret}
 KEYSTONE_VERSION=${VP_KEYSTONE_VERSION:-keystone>=26.0.0}
 
 stop() {
+    local pid _
     if [ -f "$DIR/uwsgi.pid" ]; then
-        kill "$(cat "$DIR/uwsgi.pid")" 2>/dev/null || true
+        pid=$(cat "$DIR/uwsgi.pid")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 30); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -KILL "$pid" 2>/dev/null || true
         rm -f "$DIR/uwsgi.pid"
     fi
     rm -f "$DIR/keystone.json"

@@ -38,6 +38,21 @@ PYTHON="$VENV/bin/python" bash tools/fetch-datasources-values.sh "$VALUES"
 
 echo "== a host-down incident through Vitrage's drivers, processor and evaluator, with the hooks and the persistor agent"
 "$VENV/bin/python" tools/demo.py "$STATE" "$VALUES"
+# On RabbitMQ the demo's durable queue outlives it: remove it, so the demo
+# leaves nothing on the broker (the agent has stored and acked it all).
+"$VENV/bin/python" - "$STATE/vitrage-persistor.conf" <<'PY'
+import configparser, sys
+import kombu
+parser = configparser.RawConfigParser()
+parser.read(sys.argv[1])
+url = parser.get('DEFAULT', 'transport_url')
+if url.startswith('rabbit://'):
+    queue = parser.get('persistor', 'topic') + '.sample'
+    with kombu.Connection(url.replace('rabbit://', 'amqp://', 1)) as conn:
+        left = conn.default_channel.queue_delete(queue)
+    print('removed the demo queue %s from RabbitMQ (%d messages left in it)'
+          % (queue, left or 0))
+PY
 
 times() {
     "$VENV/bin/python" -c \

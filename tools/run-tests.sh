@@ -7,9 +7,12 @@
 #    requirements (the vitrage extra included);
 # 2. runs tools/test-setup.sh: PostgreSQL, MariaDB and RabbitMQ running,
 #    the openstack_citest user on both databases (needs root or sudo);
-# 3. runs the unit and functional tests with stestr against those real
+# 3. starts a local Keystone for the keystone-mode tempest run
+#    (tools/keystone-setup.sh, in the background while the other tests
+#    run; VP_KEYSTONE_DIR tells the tests where; stopped at exit);
+# 4. runs the unit and functional tests with stestr against those real
 #    servers;
-# 4. prints "N passed, N failed, N skipped" as its last line and exits
+# 5. prints "N passed, N failed, N skipped" as its last line and exits
 #    non-zero if any test failed or if no test ran.
 set -euo pipefail
 
@@ -21,7 +24,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q --upgrade pip
-"$VENV/bin/pip" install -q -r requirements.txt -r test-requirements.txt
+"$VENV/bin/pip" install -q -r requirements.txt -r test-requirements.txt \
+    -r doc/requirements.txt
 "$VENV/bin/pip" install -q -e '.[vitrage]'
 
 if [ "${VP_SKIP_TEST_SETUP:-0}" != "1" ]; then
@@ -33,6 +37,24 @@ if [ "${VP_SKIP_TEST_SETUP:-0}" != "1" ]; then
 fi
 
 export PATH="$PWD/$VENV/bin:$PATH"
+
+# One Keystone for the whole run; its venv (.keystone-venv) is kept. A
+# filtered run does without: the test that needs one starts its own.
+if [ -z "${VP_KEYSTONE_DIR:-}" ] && [ "$#" -eq 0 ]; then
+    VP_KEYSTONE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vp-keystone-XXXXXX")
+    export VP_KEYSTONE_DIR
+    export VP_KEYSTONE_VENV=${VP_KEYSTONE_VENV:-$PWD/.keystone-venv}
+    bash tools/keystone-setup.sh start "$VP_KEYSTONE_DIR" &
+    keystone_setup=$!
+    # shellcheck disable=SC2329  # run by the EXIT trap
+    stop_keystone() {
+        wait "$keystone_setup" 2>/dev/null || true
+        bash tools/keystone-setup.sh stop "$VP_KEYSTONE_DIR"
+        rm -rf "$VP_KEYSTONE_DIR"
+    }
+    trap stop_keystone EXIT
+fi
+
 rc=0
 stestr run "$@" || rc=$?
 

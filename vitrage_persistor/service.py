@@ -39,17 +39,21 @@ def make_conf() -> cfg.ConfigOpts:
 def prepare_service(argv: list[str] | None = None,
                     config_files: list[str] | None = None,
                     conf: cfg.ConfigOpts | None = None,
-                    setup_logging: bool = True) -> cfg.ConfigOpts:
+                    setup_logging: bool = True,
+                    description: str | None = None,
+                    usage: str | None = None) -> cfg.ConfigOpts:
     """Parse ``argv`` and config files into a ConfigOpts and set up logging.
 
-    ``conf`` lets a command register its own CLI options first.
+    ``conf`` lets a command register its own CLI options first;
+    ``usage`` and ``description`` head its ``--help``.
     """
     if conf is None:
         conf = make_conf()
     log.set_defaults(default_log_levels=_DEFAULT_LOG_LEVELS)
     conf(argv or [], project='vitrage-persistor',
          version=version.version_info.version_string(),
-         default_config_files=config_files)
+         default_config_files=config_files, description=description,
+         usage=usage)
     if setup_logging:
         log.setup(conf, 'vitrage-persistor')
     return conf

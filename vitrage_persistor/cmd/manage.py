@@ -16,10 +16,12 @@ Errors from the database are reported as one line on stderr with a
 non-zero exit status, never a traceback: operators run this from scripts.
 """
 
+import os
 import sys
 
 import sqlalchemy.exc
 from oslo_db import exception as db_exception
+from sqlalchemy.engine import make_url
 
 from vitrage_persistor.cmd import common
 from vitrage_persistor.storage import api as storage_api
@@ -157,16 +159,69 @@ def _add_parsers(subparsers):
     ).set_defaults(func=_expire)
 
 
+def _describe(conf) -> str:
+    """The database ``conf`` names, password hidden, and where from."""
+    url = conf.database.connection or ''
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        shown = url
+    source = ('from %s' % ', '.join(conf.config_file) if conf.config_file
+              else 'the default: no --config-file given')
+    return '[database] connection = %s (%s)' % (shown, source)
+
+
+def _sqlite_path(conf) -> str | None:
+    url = conf.database.connection or ''
+    if not url.startswith('sqlite:///'):
+        return None
+    path = url[len('sqlite:///'):].split('?')[0]
+    return None if path in ('', ':memory:') else path
+
+
+def _missing_database(conf) -> str | None:
+    """Why a command that reads the schema cannot run, or None.
+
+    Only ``db upgrade`` creates a database; every other command reads
+    one, and must not leave an empty SQLite file (or its directory)
+    behind when pointed at the wrong place.
+    """
+    path = _sqlite_path(conf)
+    if path is not None and not os.path.exists(path):
+        return ('no database at %s, %s: run "vitrage-persistor-manage '
+                '--config-file FILE db upgrade" to create it, or give the '
+                'service\'s --config-file' % (path, _describe(conf)))
+    return None
+
+
+_CREATES_OR_NEEDS_NO_DB = (_db_upgrade, _db_history)
+
+
 def main(argv: list[str] | None = None) -> int:
     conf = common.parse_subcommand('vitrage-persistor-manage', _add_parsers,
                                    argv)
     if conf is None:
         return 2
+    func = conf.command.func
+    if func not in _CREATES_OR_NEEDS_NO_DB:
+        missing = _missing_database(conf)
+        if missing and func is _db_current:
+            print('base (head is %s); %s' % (migration.head(), missing))
+            return 0
+        if missing:
+            print('vitrage-persistor-manage: %s' % missing, file=sys.stderr)
+            return 1
     # Fail fast: a maintenance command must not sit in oslo.db's connect
     # retry loop for minutes when the database is down.
     store = storage_api.Store.from_conf(conf, max_retries=0)
     try:
-        conf.command.func(conf, store)
+        if func not in _CREATES_OR_NEEDS_NO_DB + (_db_current,) and \
+                migration.current(store) is None:
+            raise CommandError(
+                'the database has no vitrage-persistor schema, %s: run '
+                '"vitrage-persistor-manage db upgrade" first'
+                % _describe(conf))
+        func(conf, store)
     except CommandError as exc:
         print('vitrage-persistor-manage: %s' % _one_line(exc),
               file=sys.stderr)

@@ -23,6 +23,8 @@ import datetime
 import hashlib
 import json
 import logging
+import os
+import signal
 import sys
 import time
 import warnings
@@ -34,7 +36,7 @@ from oslo_utils import timeutils
 from vitrage_persistor import wire
 from vitrage_persistor.cmd import common
 from vitrage_persistor.replay import diff as diff_mod
-from vitrage_persistor.replay import engine, errors, render
+from vitrage_persistor.replay import drawing, engine, errors, render
 from vitrage_persistor.storage import api as storage_api
 
 PROG = 'vitrage-persistor-replay'
@@ -106,6 +108,7 @@ def _replay(replayer, conf, at=None, event_id=None):
                                use_snapshots=not conf.command.no_snapshots,
                                progress=bar)
     bar.finish()
+    _warn_if_after_history(replayer, at, result)
     vertices = result.graph.get_vertices()
     deleted = sum(1 for v in vertices if v.get('vitrage_is_deleted'))
     print('graph at %s: %d vertices (%d deleted), %d edges; %d events '
@@ -118,6 +121,23 @@ def _replay(replayer, conf, at=None, event_id=None):
     return result
 
 
+def _warn_if_after_history(replayer, at, result) -> None:
+    """Say so when --at is later than anything stored.
+
+    The answer is then the graph as of the newest event, which is what
+    an operator asking about "now" wants, unless the agent stopped
+    storing: the warning names the newest event so that shows.
+    """
+    if at is None or result.last is None:
+        return
+    newest = result.last.collector_timestamp
+    if at > newest and not replayer.store.count_events(after=result.last):
+        print('warning: %s is after the newest stored event (%s, id %d); '
+              'showing the graph as of that event' % (
+                  at.isoformat(sep=' '), newest.isoformat(sep=' '),
+                  result.last.id), file=sys.stderr)
+
+
 def _write(conf, text: str) -> None:
     output = conf.command.output
     if output and output != '-':
@@ -128,8 +148,23 @@ def _write(conf, text: str) -> None:
         sys.stdout.write(text)
 
 
+_EXTENSIONS = {'.json': 'json', '.graphml': 'graphml', '.dot': 'dot',
+               '.gv': 'dot', '.svg': 'svg', '.html': 'html', '.htm': 'html'}
+
+
+def show_format(fmt: str | None, output: str | None) -> str:
+    """--format, else the output file's extension, else json."""
+    if fmt is not None:
+        return fmt
+    ext = os.path.splitext(output or '')[1].lower()
+    if output and output != '-' and ext not in _EXTENSIONS:
+        raise UsageError('cannot tell the format from %r: give --format '
+                         '(%s)' % (output, '|'.join(render.FORMATS)))
+    return _EXTENSIONS.get(ext, 'json')
+
+
 def _show(conf, replayer):
-    fmt = conf.command.format
+    fmt = show_format(conf.command.format, conf.command.output)
     if fmt not in render.FORMATS:
         raise UsageError('unknown format %r (choose from %s)' % (
             fmt, ', '.join(render.FORMATS)))
@@ -145,8 +180,12 @@ def _show(conf, replayer):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     document = result.processor.to_document() if fmt == 'json' else None
-    _write(conf, render.render(fmt, view, 'Vitrage entity graph at %s'
-                               % result.target, document))
+    try:
+        text = render.render(fmt, view, 'Vitrage entity graph at %s'
+                             % result.target, document)
+    except drawing.GraphvizMissing as exc:
+        raise UsageError(str(exc)) from None
+    _write(conf, text)
 
 
 def _diff(conf, replayer):
@@ -342,8 +381,29 @@ _NOISE = frozenset(('vitrage_sample_timestamp', 'sample_date',
 
 
 def _follow(conf, replayer):
+    """The warm standby, saying on stderr what it does (logs say more)."""
     from vitrage_persistor.replay import follow
-    follow.Follower(conf, replayer).run()
+    follower = follow.Follower(conf, replayer)
+    # Before the first replay, which may be long: a SIGTERM then stops
+    # the standby as soon as it is built (run() installs the same).
+    signal.signal(signal.SIGTERM, lambda *a: follower.stop())
+    print('follow: replaying the stored history to build the warm graph...',
+          file=sys.stderr)
+    follower.start()
+    print('follow: graph at event %d (%d vertices); polling for new events '
+          'every %ss, a snapshot every %s, status in %s; SIGUSR1 dumps the '
+          'graph to %s; Ctrl-C or SIGTERM stops' % (
+              follower.last_id, follower.processor.graph.num_vertices(),
+              conf.replay.poll_interval, conf.persistor.snapshot_interval,
+              conf.replay.status_path, conf.replay.dump_path),
+          file=sys.stderr)
+    try:
+        follower.run()
+    finally:
+        print('follow: stopped at event %d: %d events applied, %d snapshots '
+              'stored; graph dumped to %s' % (
+                  follower.last_id, follower.applied, follower.snapshots,
+                  conf.replay.dump_path), file=sys.stderr)
 
 
 def _add_target(parser):
@@ -363,8 +423,9 @@ def _add_parsers(subparsers):
     show = subparsers.add_parser('show', help='the graph at a time')
     _add_target(show)
     _add_common(show)
-    show.add_argument('--format', default='json',
-                      help='json|graphml|dot|svg|html')
+    show.add_argument('--format',
+                      help='json|graphml|dot|svg|html (default: from the '
+                           '-o file\'s extension, else json)')
     show.add_argument('-o', '--output', help='file (default: stdout)')
     show.add_argument('--filter', action='append', metavar='FILTER',
                       help='type=T1,T2 | around=VERTEX[:DEPTH] | live; '

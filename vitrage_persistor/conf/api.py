@@ -30,8 +30,11 @@ OPTS = [
              'Production runs the WSGI application under a real server.'),
     cfg.PortOpt(
         'port',
-        default=8999,
-        help='Port of the standalone development server.'),
+        default=8998,
+        help='Port of the standalone development server. Not 8999: that '
+             'is vitrage-api\'s, often on the same controller. Under '
+             'uWSGI the port is uWSGI\'s setting (devstack uses this '
+             'value there too).'),
     cfg.IntOpt(
         'max_limit',
         default=1000,

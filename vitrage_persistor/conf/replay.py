@@ -27,7 +27,7 @@ OPTS = [
     cfg.StrOpt(
         'datasources_values_dir',
         default='/etc/vitrage/datasources_values',
-        help='Directory of Vitrage\'s datasources_values/*.yaml. The '
+        help='Directory of Vitrage\'s datasources_values YAML files. The '
              'vitrage wheel does not ship them; deployers have them under '
              '/etc/vitrage and the vitrage sdist has them under '
              'etc/vitrage/datasources_values.'),

@@ -82,6 +82,9 @@ class PersistorService(service.ServiceBase):
         endpoint = endpoint_mod.PersistorEndpoint(
             self.store, self.stats, conf.persistor.max_payload_bytes,
             backoff)
+        if self._given_transport is None and not \
+                transport_mod.wait_for_broker(conf, self._stopping):
+            return  # stopped while the broker was down
         target = oslo_messaging.Target(topic=conf.persistor.topic)
         self.listener = listener_mod.build(
             self.transport, [target], [endpoint],

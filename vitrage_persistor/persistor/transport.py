@@ -100,18 +100,24 @@ def queue_name(conf: cfg.ConfigOpts) -> str:
                                              wire.PRIORITY)
 
 
-def connection_kwargs(conf: cfg.ConfigOpts) -> dict | None:
-    """kombu.Connection arguments for the first RabbitMQ host, or None."""
+def hosts_kwargs(conf: cfg.ConfigOpts) -> list[dict]:
+    """kombu.Connection arguments for each RabbitMQ host ([] if not)."""
     url = oslo_messaging.TransportURL.parse(
         conf, conf.oslo_messaging_notifications.transport_url)
-    if url.transport not in ('rabbit', 'amqp', 'kombu') or not url.hosts:
-        return None
-    host = url.hosts[0]
-    return dict(hostname=host.hostname or 'localhost',
-                port=host.port or 5672, userid=host.username or 'guest',
-                password=host.password or 'guest',
-                virtual_host=url.virtual_host or '/',
-                ssl=bool(conf[RABBIT_GROUP].ssl), connect_timeout=10)
+    if url.transport not in ('rabbit', 'amqp', 'kombu'):
+        return []
+    return [dict(hostname=host.hostname or 'localhost',
+                 port=host.port or 5672, userid=host.username or 'guest',
+                 password=host.password or 'guest',
+                 virtual_host=url.virtual_host or '/',
+                 ssl=bool(conf[RABBIT_GROUP].ssl), connect_timeout=10)
+            for host in url.hosts]
+
+
+def connection_kwargs(conf: cfg.ConfigOpts) -> dict | None:
+    """kombu.Connection arguments for the first RabbitMQ host, or None."""
+    hosts = hosts_kwargs(conf)
+    return hosts[0] if hosts else None
 
 
 def mismatch_message(conf, name: str, broker_error: str) -> str:
@@ -173,3 +179,46 @@ def check_queue(conf: cfg.ConfigOpts) -> bool:
                     '(%s); oslo.messaging will keep connecting', name, exc)
         return False
     return True
+
+
+def wait_for_broker(conf: cfg.ConfigOpts, stop_event,
+                    max_interval: float = 10.0) -> bool:
+    """Block until the first RabbitMQ host answers, or ``stop_event``.
+
+    oslo.messaging's listener connects inside ``start()`` and retries
+    forever, and its ``stop()`` waits for that ``start()`` to finish: an
+    agent told to stop (SIGTERM) while the broker is down would sit
+    there until oslo.service's graceful_shutdown_timeout (60 s) kills
+    it. Waiting here first, on an Event, lets a stop end the wait at
+    once. Not RabbitMQ (Kafka, fake://): returns True at once.
+
+    :returns: True when the broker answered (or no check applies), False
+        when ``stop_event`` was set first.
+    """
+    hosts = hosts_kwargs(conf)
+    if not hosts:
+        return True
+    import kombu
+
+    interval = 1.0
+    warned = False
+    while not stop_event.is_set():
+        for kwargs in hosts:
+            where = '%s:%s' % (kwargs['hostname'], kwargs['port'])
+            try:
+                with kombu.Connection(**dict(kwargs, connect_timeout=3)
+                                      ) as conn:
+                    conn.ensure_connection(max_retries=1)
+            except Exception as exc:
+                error = exc
+                continue
+            if warned:
+                LOG.info('broker %s answers', where)
+            return True
+        if not warned:
+            LOG.warning('no broker answers (%s: %s); retrying up to every '
+                        '%.0f s', where, error, max_interval)
+            warned = True
+        stop_event.wait(interval)
+        interval = min(max_interval, interval * 2)
+    return False

@@ -134,3 +134,18 @@ class TestWheelContents(base.TestCase):
                     'print(len(app.load_openapi(10)["paths"]))'],
                    cwd=self.state_dir, env=dict(os.environ, PYTHONPATH=''))
         self.assertGreater(int(out), 5)
+
+    def test_vendored_cytoscape_and_its_licence_are_installed(self):
+        out = _run([os.path.join(wheel_venv(), 'python'), '-c',
+                    'from importlib import resources; '
+                    'from vitrage_persistor.replay import page; '
+                    'd = resources.files("vitrage_persistor") / "static" / '
+                    '"cytoscape"; '
+                    'print(len(page.cytoscape_js()), '
+                    '"MIT" in (d / "LICENSE").read_text() or '
+                    '"Permission is hereby granted" in '
+                    '(d / "LICENSE").read_text())'],
+                   cwd=self.state_dir, env=dict(os.environ, PYTHONPATH=''))
+        size, licence = out.split()
+        self.assertGreater(int(size), 100000)
+        self.assertEqual('True', licence)

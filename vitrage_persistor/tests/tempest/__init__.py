@@ -13,9 +13,11 @@
 """The in-tree tempest plugin (entry point ``tempest.test_plugins``).
 
 Tempest runs these tests against a deployed API. The unit/functional run
-(stestr over ``vitrage_persistor/tests``) must not import them: tempest is
-not a test requirement of the project, so without a tempest configuration
-this package loads no tests at all (they are not reported as skips).
+(stestr over ``vitrage_persistor/tests``) does not load them directly:
+without a tempest configuration this package loads no tests at all (they
+are not reported as skips). The functional test
+``tests/functional/api/test_tempest.py`` runs them with ``tempest run``
+against a deployed API, in keystone and in noauth mode.
 """
 
 import importlib.util

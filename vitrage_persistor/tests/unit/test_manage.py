@@ -98,3 +98,44 @@ class TestManage(base.TestCase):
         rc, _, err = self._run('status')
         self.assertEqual(1, rc)
         self.assertIn("Can't connect", err)
+
+    def test_status_without_a_database_names_it_and_creates_nothing(self):
+        where = os.path.join(self.state_dir, 'nowhere')
+        self.connection = 'sqlite:///%s/vp.sqlite' % where
+        for argv in (('status',), ('quarantine', 'list'), ('expire',)):
+            rc, out, err = self._run(*argv)
+            self.assertEqual(1, rc, argv)
+            self.assertIn('no database at %s/vp.sqlite' % where, err)
+            self.assertIn('db upgrade', err)
+            self.assertIn('vp.conf', err)
+            self.assertEqual(1, len(err.strip().splitlines()), err)
+        rc, out, _ = self._run('db', 'current')
+        self.assertEqual(0, rc)
+        self.assertIn('base (head is', out)
+        self.assertFalse(os.path.exists(where))
+
+    def test_status_on_a_database_without_schema(self):
+        import sqlite3
+        path = os.path.join(self.state_dir, 'empty.sqlite')
+        sqlite3.connect(path).close()
+        self.connection = 'sqlite:///%s' % path
+        rc, _, err = self._run('status')
+        self.assertEqual(1, rc)
+        self.assertIn('no vitrage-persistor schema', err)
+        self.assertIn('db upgrade', err)
+
+    def test_help_lists_commands_before_oslo_options(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertRaises(SystemExit, manage.main, ['--help'])
+        text = out.getvalue()
+        self.assertLess(text.index('commands:'), text.index('--log-file'))
+        self.assertLess(text.index('  status '), text.index('--log-file'))
+        for argv in (['status', '--help'], ['db', 'upgrade', '--help'],
+                     ['quarantine', 'list', '--help']):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertRaises(SystemExit, manage.main, argv)
+            usage, _, rest = out.getvalue().partition('\n\n')
+            self.assertTrue(rest.strip() and not rest.startswith(
+                'options:'), 'no description in %s --help' % argv)

@@ -187,6 +187,24 @@ class DurabilityMixin:
         self.assertIn('PRECONDITION_FAILED', log)
 
 
+class BrokerDownMixin:
+    def test_sigterm_with_the_broker_down_stops_within_seconds(self):
+        # Nothing listens on this port: the broker is down from the start.
+        from vitrage_persistor.tests.functional.api import server
+        url = 'rabbit://guest:guest@127.0.0.1:%d/' % server.free_port()
+        agent = helpers.make_agent(self, url, self.db_url, name='nobroker')
+        agent.start(wait_ready=False)
+        helpers.wait_for(lambda: 'no broker answers' in agent.log(), 60,
+                         what='the agent waiting for the broker')
+        started = time.monotonic()
+        rc = agent.terminate(timeout=30)
+        took = time.monotonic() - started
+        self.assertEqual(0, rc, agent.log()[-3000:])
+        # oslo.messaging alone took graceful_shutdown_timeout (60 s)
+        self.assertLess(took, 10, agent.log()[-3000:])
+        self.assertIn('persistor agent stopped', agent.log())
+
+
 class DatabaseOutageMixin:
     def test_database_unreachable_20s(self):
         url = sa.engine.make_url(self.db_url)
@@ -312,7 +330,8 @@ class BrokerRestartMixin:
         self.assertEqual(0, agent.terminate())
 
 
-class TestAgentSQLite(CoexistenceMixin, DurabilityMixin, AgentTestBase):
+class TestAgentSQLite(CoexistenceMixin, DurabilityMixin, BrokerDownMixin,
+                      AgentTestBase):
     FIXTURE = test_fixtures.OpportunisticDbFixture
 
 

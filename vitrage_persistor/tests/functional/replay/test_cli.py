@@ -15,6 +15,8 @@
 import io
 import json
 import os
+import signal
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
@@ -84,7 +86,19 @@ class TestReplayCommand(base.ReplayDBTestCase):
         svg = ET.parse(out + '.svg').getroot()
         self.assertTrue(svg.tag.endswith('svg'))
         with open(out + '.svg') as f:
-            self.assertIn('line-through', f.read())   # deleted entities
+            self.assertIn('(deleted)', f.read())   # deleted entities
+        # No --format: the extension says which.
+        for ext, check in (('.svg', lambda t: ET.fromstring(t).tag.endswith(
+                'svg')), ('.html', lambda t: 'cytoscape' in t),
+                ('.gv', lambda t: t.startswith('digraph'))):
+            rc, _, err = self.run_cmd('show', '-o', out + '-auto' + ext)
+            self.assertEqual(0, rc, err)
+            with open(out + '-auto' + ext) as f:
+                self.assertTrue(check(f.read()), ext)
+        rc, _, err = self.run_cmd('show', '-o', out + '.png')
+        self.assertEqual(2, rc)
+        self.assertIn("cannot tell the format from", err)
+        self.assertFalse(os.path.exists(out + '.png'))
         with open(out + '.dot') as f:
             self.assertTrue(f.read().startswith('digraph'))
         rc, text, _ = self.run_cmd('show', '--filter', 'type=nova.host')
@@ -98,6 +112,44 @@ class TestReplayCommand(base.ReplayDBTestCase):
                                  for v in vertices])
         self.assertFalse(any(v['properties'].get('vitrage_is_deleted')
                              for v in vertices))
+
+    def test_time_after_history_is_warned_about(self):
+        n = self.store_trace(base.long_trace()[:50])
+        rc, _, err = self.run_cmd('show', '--at', self.at(n - 1))
+        self.assertEqual(0, rc, err)
+        self.assertNotIn('warning', err)
+        rc, text, err = self.run_cmd('show', '--at', '2099-01-01T00:00:00Z')
+        self.assertEqual(0, rc, err)
+        self.assertIn('warning: 2099-01-01 00:00:00 is after the newest '
+                      'stored event (%s' % trace.collector_time(
+                          n - 1).isoformat(sep=' '), err)
+        self.assertTrue(json.loads(text)['vertices'])
+
+    def test_follow_says_what_it_does(self):
+        n = self.store_trace(base.long_trace()[:40])
+        with open(self.conf_file, 'a') as f:
+            f.write('dump_path = %(d)s/dump.json\n'
+                    'status_path = %(d)s/st.json\n'
+                    'poll_interval = 0.2\n' % {'d': self.state_dir})
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'vitrage_persistor.cmd.replay',
+             '--config-file', self.conf_file, 'follow'],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(proc.kill)
+        seen = []
+        while not any('follow: graph at' in line for line in seen):
+            seen.append(proc.stdout.readline())
+            self.assertTrue(seen[-1], 'follow exited: %s' % seen)
+        self.assertIn('follow: replaying the stored history', seen[0])
+        second = seen[-1]
+        self.assertIn('follow: graph at event %d (' % n, second)
+        self.assertIn('SIGUSR1 dumps the graph to %s/dump.json'
+                      % self.state_dir, second)
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+        self.assertEqual(0, proc.returncode, rest)
+        self.assertIn('follow: stopped at event %d: 0 events applied' % n,
+                      rest)
 
     def test_diff_and_snapshot(self):
         n = self.store_trace(base.long_trace()[:600])

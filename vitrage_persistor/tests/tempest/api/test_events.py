@@ -25,11 +25,21 @@ class EventsTest(base.BaseTest):
         self.assertEqual('v1', body['versions'][0]['id'])
 
     @decorators.idempotent_id('0a9f6c6e-2c55-4a1f-8b8e-4b1d8d9e7c02')
-    def test_status_counts_events(self):
-        body = self.client.status()
-        self.assertIn('count', body['events'])
-        self.assertGreaterEqual(body['events']['count'], 0)
-        self.assertIsInstance(body['quarantine'], dict)
+    def test_published_event_is_served_with_its_payload(self):
+        before = self.admin_client.status()['events']['count']
+        entity_type, (event,) = self.publish(self.reader_project)
+        (served,) = self.wait_stored(entity_type, 1)
+        self.assertServedAsPublished(event, served)
+        self.assertEqual(entity_type, served['entity_type'])
+        self.assertEqual(self.reader_project, served['project_id'])
+        one = self.client.show_event(served['id'])
+        self.assertEqual(served['payload'], one['payload'])
+        mine = self.client.list_events(entity_type=entity_type)['events']
+        self.assertEqual([served['id']], [e['id'] for e in mine])
+        status = self.admin_client.status()
+        self.assertGreater(status['events']['count'], before)
+        self.assertGreaterEqual(status['events']['max_id'], served['id'])
+        self.assertEqual(1, status['events']['by_entity_type'][entity_type])
 
     @decorators.idempotent_id('b2f1f7d4-6a0f-4b7b-9c1e-0e2d5c9a7c03')
     def test_events_page_in_id_order(self):

@@ -22,13 +22,16 @@ class StaticAuthProvider:
     """An auth provider for ``auth_strategy = noauth``: no token at all.
 
     It gives RestClient the fixed endpoint and adds no headers, so the
-    tests need no credentials (``credentials = []``).
+    tests need no credentials (``credentials = []``). In keystone mode
+    the tests use it to call without a token, or with a given (bogus)
+    one.
     """
 
     credentials = None
 
-    def __init__(self, endpoint: str):
+    def __init__(self, endpoint: str, token: str | None = None):
         self.endpoint = endpoint.rstrip('/')
+        self.token = token
 
     def base_url(self, filters, auth_data=None):
         return self.endpoint
@@ -38,7 +41,10 @@ class StaticAuthProvider:
 
     def auth_request(self, method, url, headers=None, body=None,
                      filters=None):
-        return self.endpoint + '/' + url.lstrip('/'), headers or {}, body
+        headers = dict(headers or {})
+        if self.token is not None:
+            headers['X-Auth-Token'] = self.token
+        return self.endpoint + '/' + url.lstrip('/'), headers, body
 
 
 class PersistorClient(rest_client.RestClient):

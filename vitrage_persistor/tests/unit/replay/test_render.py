@@ -33,12 +33,6 @@ class TestRender(base.ReplayTestCase):
                                  self.proc.to_document())
             self.assertTrue(text)
         ET.fromstring(render.to_graphml(self.view))
-        svg = ET.fromstring(render.to_svg(self.view, 't'))
-        deleted = [v for v in self.view.vertices.values()
-                   if v.get('vitrage_is_deleted')]
-        self.assertTrue(deleted)
-        self.assertEqual(len(self.view.vertices),
-                         len(svg.findall('{http://www.w3.org/2000/svg}g')))
         self.assertRaises(ValueError, render.render, 'png', self.view)
 
     def test_colours(self):

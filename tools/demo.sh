@@ -114,4 +114,5 @@ echo
 echo "try next:"
 echo "  ${REPLAY[*]} history --entity host-1 --from $T1 --to $T3 --related"
 echo "  ${REPLAY[*]} show --at $T2 --format html -o /tmp/graph.html"
-echo "  $VENV/bin/vitrage-persistor-api --config-file $CONF   # then GET /v1/at/$T2/v1/rca/$ALARM"
+echo "  $VENV/bin/vitrage-persistor-api --config-file $CONF &   # the API, on 127.0.0.1:8998"
+echo "  $VENV/bin/vitrage --os-auth-type vitrage-noauth --endpoint http://127.0.0.1:8998/v1/at/$T2 --user-id admin --project-id admin --roles admin rca show $ALARM --all-tenants"

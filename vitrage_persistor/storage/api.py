@@ -574,7 +574,9 @@ class Store:
 
     # -- snapshots -------------------------------------------------------
 
-    def save_snapshot(self, snapshot: records.Snapshot) -> int:
+    def save_snapshot(self, snapshot: records.Snapshot,
+                      data: bytes | None = None) -> int:
+        """Store a snapshot; ``data`` is its encoding, if already made."""
         now = timeutils.utcnow()
         row = {
             'created_at': now,
@@ -588,7 +590,9 @@ class Store:
             'processor': snapshot.processor,
             'vertex_count': snapshot.vertex_count,
             'edge_count': snapshot.edge_count,
-            'data': snapshot_codec.encode(snapshot),
+            'parent_id': snapshot.parent_id,
+            'data': data if data is not None else snapshot_codec.encode(
+                snapshot),
         }
         with self._writer() as conn:
             result = conn.execute(sa.insert(SNAPSHOT), row)
@@ -614,8 +618,12 @@ class Store:
         return snapshot_codec.decode_row(row) if row is not None else None
 
     def list_snapshots(self) -> list[dict]:
-        """Snapshot metadata, oldest first, without the graph data."""
+        """Snapshot metadata, oldest first, without the graph data.
+
+        ``data_bytes`` is the size of the stored (compressed) data.
+        """
         columns = [c for c in SNAPSHOT.c if c.name != 'data']
+        columns.append(sa.func.length(SNAPSHOT.c.data).label('data_bytes'))
         with self._reader() as conn:
             rows = conn.execute(sa.select(*columns).order_by(
                 SNAPSHOT.c.collector_timestamp, SNAPSHOT.c.id)).mappings()
@@ -675,6 +683,20 @@ class Store:
             row = conn.execute(sa.select(SNAPSHOT).where(
                 SNAPSHOT.c.id == snapshot_id)).first()
         return snapshot_codec.decode_row(row) if row is not None else None
+
+    def get_snapshots(self, ids: Sequence[int]) -> list[records.Snapshot]:
+        """The snapshots of ``ids``, in that order (one query).
+
+        Missing ones are left out: a caller loading a chain checks it.
+        """
+        if not ids:
+            return []
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(SNAPSHOT).where(
+                SNAPSHOT.c.id.in_(list(ids)))).all()
+        found = {row.id: row for row in rows}
+        return [snapshot_codec.decode_row(found[i]) for i in ids
+                if i in found]
 
     def delete_events_covered(self, covers: records.OrderKey,
                               max_event_id: int) -> int:

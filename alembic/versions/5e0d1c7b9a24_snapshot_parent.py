@@ -10,11 +10,14 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Incremental graph snapshots: ``graph_snapshot.parent_id``.
+"""Incremental graph snapshots: ``graph_snapshot.parent_id``, ``data_bytes``.
 
 A snapshot with ``format_version`` 2 holds only what changed since the
 snapshot named by ``parent_id``; the snapshots stored so far are full
 (``format_version`` 1, ``parent_id`` NULL) and are read as before.
+``data_bytes`` is the size of ``data``, so that choosing between a delta
+and a full snapshot does not read every stored snapshot; it is NULL for
+the snapshots stored before (the next snapshot is then a full one).
 
 Revision ID: 5e0d1c7b9a24
 Revises: 32d76e9b4241
@@ -35,3 +38,5 @@ def upgrade():
     # SQLite included, so the stored snapshots are not copied.
     op.add_column('graph_snapshot',
                   sa.Column('parent_id', sa.BigInteger(), nullable=True))
+    op.add_column('graph_snapshot',
+                  sa.Column('data_bytes', sa.BigInteger(), nullable=True))

@@ -37,6 +37,8 @@ from typing import Any
 
 import networkx as nx
 
+from vitrage_persistor import gc_pause
+
 FORMAT = 'vitrage-persistor-graph'
 DELTA_FORMAT = 'vitrage-persistor-graph-delta'
 VERSION = 1
@@ -110,8 +112,14 @@ def load(document: dict):
     without a ``Vertex`` object and a notification per element, which
     made loading a 30,000-vertex snapshot five times slower. A document
     may carry ``deltas`` (see :func:`delta`), applied in order after the
-    base: that is how an incremental snapshot is loaded.
+    base: that is how an incremental snapshot is loaded. The garbage
+    collector is paused meanwhile (``gc_pause``).
     """
+    with gc_pause.paused():
+        return _load(document)
+
+
+def _load(document: dict):
     from vitrage.graph.driver.networkx_graph import NXGraph
 
     check(document)

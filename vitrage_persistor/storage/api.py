@@ -591,9 +591,10 @@ class Store:
             'vertex_count': snapshot.vertex_count,
             'edge_count': snapshot.edge_count,
             'parent_id': snapshot.parent_id,
-            'data': data if data is not None else snapshot_codec.encode(
-                snapshot),
         }
+        row['data'] = (data if data is not None
+                       else snapshot_codec.encode(snapshot))
+        row['data_bytes'] = len(row['data'])
         with self._writer() as conn:
             result = conn.execute(sa.insert(SNAPSHOT), row)
             return result.inserted_primary_key[0]
@@ -620,10 +621,10 @@ class Store:
     def list_snapshots(self) -> list[dict]:
         """Snapshot metadata, oldest first, without the graph data.
 
-        ``data_bytes`` is the size of the stored (compressed) data.
+        ``data_bytes`` is the size of the stored (compressed) data, None
+        for a snapshot stored before that was recorded.
         """
         columns = [c for c in SNAPSHOT.c if c.name != 'data']
-        columns.append(sa.func.length(SNAPSHOT.c.data).label('data_bytes'))
         with self._reader() as conn:
             rows = conn.execute(sa.select(*columns).order_by(
                 SNAPSHOT.c.collector_timestamp, SNAPSHOT.c.id)).mappings()

@@ -101,6 +101,8 @@ class GraphSnapshot(Base):
     # An incremental snapshot (format_version 2) holds the changes since
     # its parent; a full one (format_version 1) has none.
     parent_id = sa.Column(sa.BigInteger, nullable=True)
+    # len(data); NULL for snapshots stored before it was recorded
+    data_bytes = sa.Column(sa.BigInteger, nullable=True)
 
 
 class QuarantinedEvent(Base):

@@ -27,6 +27,7 @@ import zlib
 
 import orjson
 
+from vitrage_persistor import gc_pause
 from vitrage_persistor.storage import records
 
 FULL = 1
@@ -43,7 +44,8 @@ def encode(snapshot: records.Snapshot) -> bytes:
 
 
 def decode(data: bytes) -> dict:
-    document = orjson.loads(zlib.decompress(data))
+    with gc_pause.paused():
+        document = orjson.loads(zlib.decompress(data))
     version = document.get('format_version')
     if version not in READABLE:
         raise ValueError('unsupported graph snapshot format_version %r '

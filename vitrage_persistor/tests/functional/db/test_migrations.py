@@ -150,12 +150,13 @@ class MigrationWalk:
     def _check_5e0d1c7b9a24(self, engine):
         with engine.begin() as conn:
             rows = conn.execute(sa.text(
-                'SELECT format_version, parent_id, data FROM '
+                'SELECT format_version, parent_id, data, data_bytes FROM '
                 'graph_snapshot')).all()
             conn.execute(sa.text('DELETE FROM graph_snapshot'))
-        # the snapshots stored before are full ones, untouched
-        self.assertEqual([(1, None, b'old')],
-                         [(r[0], r[1], bytes(r[2])) for r in rows])
+        # the snapshots stored before are full ones, untouched, of a size
+        # not recorded
+        self.assertEqual([(1, None, b'old', None)],
+                         [(r[0], r[1], bytes(r[2]), r[3]) for r in rows])
 
 
 class ModelsMatchMigrations(test_migrations.ModelsMigrationsSync):

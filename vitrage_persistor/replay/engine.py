@@ -129,6 +129,9 @@ class Replayer:
         self.store = store
         self.processor_factory = processor_factory
         self._name = None
+        # snapshot id -> largest event id up to which it had no late
+        # event: later checks only look at the events stored since
+        self._clean_upto: dict[int, int] = {}
 
     def new_processor(self, document: dict | None = None):
         try:
@@ -178,12 +181,32 @@ class Replayer:
                 LOG.info('snapshot %d skipped: a snapshot it is a delta '
                          'of is gone', meta['id'])
                 continue
-            if self.store.count_late_events(covers, meta['max_event_id']):
+            if self._late(meta, covers):
                 LOG.info('snapshot %d skipped: late events arrived after it',
                          meta['id'])
                 continue
             meta = dict(meta, chain=chain)
             yield meta
+
+    def _late(self, meta: dict, covers: records.OrderKey) -> bool:
+        """Whether late events undermine the snapshot of ``meta``.
+
+        Remembered per snapshot while it has none, so a long-lived
+        replayer (the API, the standby) only reads the events stored
+        since its last look. An event whose id was allocated before that
+        look and that committed after it is not seen: the known limit of
+        ``max_event_id`` (see the docs).
+        """
+        after = max(meta['max_event_id'],
+                    self._clean_upto.get(meta['id'], 0))
+        late, seen = self.store.late_events(covers, after)
+        if late:
+            self._clean_upto.pop(meta['id'], None)
+            return True
+        if len(self._clean_upto) > 10000:
+            self._clean_upto.clear()
+        self._clean_upto[meta['id']] = seen
+        return False
 
     def load_snapshot(self, meta: dict) -> records.Snapshot | None:
         """The snapshot of ``meta`` with its chain's deltas, or None.

@@ -664,11 +664,37 @@ class Store:
         ``max_event_id``) with an order key at or before what it covers:
         late arrivals, which make that snapshot unusable.
         """
-        order = sa.tuple_(*_ORDER_COLUMNS)
-        query = sa.select(sa.func.count(EVENT.c.id)).where(
-            EVENT.c.id > max_event_id, order <= _key_literal(covers))
+        return self.late_events(covers, max_event_id)[0]
+
+    def late_events(self, covers: records.OrderKey, after_id: int
+                    ) -> tuple[int, int]:
+        """``(late events with an id above after_id, largest id seen)``.
+
+        A late event has both an id above ``after_id`` and an order key
+        at or before ``covers``; either condition alone can match most of
+        the history. So the query walks the smaller side: the primary key
+        from ``after_id`` when fewer events came after it than before it
+        (a snapshot near the end of the history, the usual query), else
+        the replay-order index up to ``covers``. The largest id lets a
+        caller check again later from there only.
+        """
         with self._reader() as conn:
-            return conn.execute(query).scalar() or 0
+            low, high = conn.execute(sa.select(
+                sa.func.min(EVENT.c.id), sa.func.max(EVENT.c.id))).one()
+            if high is None or high <= after_id:
+                return 0, max(high or 0, after_id)
+            order = sa.tuple_(*_ORDER_COLUMNS)
+            if high - after_id <= after_id - (low or 0):
+                after = sa.select(*_ORDER_COLUMNS).where(
+                    EVENT.c.id > after_id, EVENT.c.id <= high).order_by(
+                    EVENT.c.id).limit(high - after_id).subquery()
+                query = sa.select(sa.func.count()).select_from(after).where(
+                    sa.tuple_(*after.c) <= _key_literal(covers))
+            else:
+                query = sa.select(sa.func.count(EVENT.c.id)).where(
+                    EVENT.c.id > after_id, EVENT.c.id <= high,
+                    order <= _key_literal(covers))
+            return conn.execute(query).scalar() or 0, high
 
     def get_events_by_ids(self, ids: Sequence[int]
                           ) -> list[records.StoredEvent]:

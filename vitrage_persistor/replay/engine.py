@@ -129,9 +129,9 @@ class Replayer:
         self.store = store
         self.processor_factory = processor_factory
         self._name = None
-        # snapshot id -> largest event id up to which it had no late
-        # event: later checks only look at the events stored since
-        self._clean_upto: dict[int, int] = {}
+        # (snapshot id, max_event_id) -> largest event id up to which it
+        # had no late event: later checks only read the events since
+        self._clean_upto: dict[tuple[int, int], int] = {}
 
     def new_processor(self, document: dict | None = None):
         try:
@@ -197,15 +197,16 @@ class Replayer:
         look and that committed after it is not seen: the known limit of
         ``max_event_id`` (see the docs).
         """
-        after = max(meta['max_event_id'],
-                    self._clean_upto.get(meta['id'], 0))
+        # with max_event_id: SQLite may reuse the id of a deleted row
+        key = (meta['id'], meta['max_event_id'])
+        after = max(meta['max_event_id'], self._clean_upto.get(key, 0))
         late, seen = self.store.late_events(covers, after)
         if late:
-            self._clean_upto.pop(meta['id'], None)
+            self._clean_upto.pop(key, None)
             return True
         if len(self._clean_upto) > 10000:
             self._clean_upto.clear()
-        self._clean_upto[meta['id']] = seen
+        self._clean_upto[key] = seen
         return False
 
     def load_snapshot(self, meta: dict) -> records.Snapshot | None:

@@ -140,9 +140,10 @@ OPTS = [
              "divided by Vitrage's processor rate on your graph (400-1,600 "
              'events/s measured on a 2-core machine; lower on larger '
              'graphs). 500 keeps every replay under about 2 s down to 400 '
-             'events/s. The cost is one snapshot (the compressed graph, '
-             'about 20 bytes per vertex) per interval kept inside the '
-             'retention window, and the CPU the standby spends writing it; '
+             'events/s. The cost is one snapshot (a full one is 20-150 '
+             'bytes per vertex compressed, depending on the properties) per '
+             'interval kept inside the retention window, and the CPU the '
+             'standby spends writing it; '
              'raise the interval for very large graphs or slow standbys, '
              'lower it if your processor is slower. Most snapshots are '
              'incremental (see snapshot_delta_ratio), so a short interval '

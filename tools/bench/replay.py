@@ -109,13 +109,17 @@ def _baseline(conf, events):
 
 
 def _build_snapshots(conf, store, every):
-    """One pass over the history, saving a snapshot every N events."""
+    """One pass over the history, saving a snapshot every N events.
+
+    As the warm standby does: incremental, compacted by ``[persistor]
+    snapshot_delta_ratio`` (``Replayer.write_snapshot``).
+    """
     import itertools
 
-    from vitrage_persistor.replay import engine
-    from vitrage_persistor.storage import records
+    from vitrage_persistor.replay import engine, graph_json
     replayer = engine.Replayer(conf, store)
     proc = replayer.new_processor()
+    tracker = graph_json.ChangeTracker(proc.graph, proc.id_cache, None)
     max_id = store.max_event_id()
     events = store.iter_events(page_size=2000)
     done, last = 0, None
@@ -126,12 +130,8 @@ def _build_snapshots(conf, store, every):
         proc.apply(chunk)
         done += len(chunk)
         last = chunk[-1].order_key
-        document = proc.to_document()
-        store.save_snapshot(records.Snapshot(
-            covers=last, max_event_id=max_id, event_count=done,
-            processor=proc.name, graph=document,
-            vertex_count=len(document['vertices']),
-            edge_count=len(document['edges'])))
+        replayer.write_snapshot(proc, tracker, last, max_id, done)
+    tracker.stop()
     return done
 
 

@@ -101,12 +101,12 @@ def _target(conf):
     return (parse_time(at) if at is not None else None), event_id
 
 
-def _replay(replayer, conf, at=None, event_id=None):
+def _replay(replayer, conf, at=None, event_id=None, track_changes=False):
     bar = ProgressBar()
     started = time.monotonic()
     result = replayer.graph_at(at_time=at, event_id=event_id,
                                use_snapshots=not conf.command.no_snapshots,
-                               progress=bar)
+                               progress=bar, track_changes=track_changes)
     bar.finish()
     _warn_if_after_history(replayer, at, result)
     vertices = result.graph.get_vertices()
@@ -208,7 +208,8 @@ def _diff(conf, replayer):
 
 def _snapshot(conf, replayer):
     at, event_id = _target(conf)
-    result = _replay(replayer, conf, at, event_id)
+    # tracked: the snapshot is a delta from the one it was replayed from
+    result = _replay(replayer, conf, at, event_id, track_changes=True)
     snapshot_id = replayer.save_snapshot(result)
     if snapshot_id is None:
         print('nothing new since snapshot %s' % result.snapshot_id)

@@ -140,11 +140,34 @@ OPTS = [
              "divided by Vitrage's processor rate on your graph (400-1,600 "
              'events/s measured on a 2-core machine; lower on larger '
              'graphs). 500 keeps every replay under about 2 s down to 400 '
-             'events/s. The cost is one snapshot (the compressed graph, '
-             'about 20 bytes per vertex) per interval kept inside the '
-             'retention window, and the CPU the standby spends writing it; '
+             'events/s. The cost is one snapshot (a full one is 20-150 '
+             'bytes per vertex compressed, depending on the properties) per '
+             'interval kept inside the retention window, and the CPU the '
+             'standby spends writing it; '
              'raise the interval for very large graphs or slow standbys, '
-             'lower it if your processor is slower.'),
+             'lower it if your processor is slower. Most snapshots are '
+             'incremental (see snapshot_delta_ratio), so a short interval '
+             'costs what changed, not the size of the graph.'),
+    cfg.FloatOpt(
+        'snapshot_delta_ratio',
+        default=1.0,
+        min=0.0,
+        help='Incremental snapshots: a snapshot holds only the vertices '
+             'and edges changed since the previous one, as long as the '
+             'deltas since the last full snapshot add up to at most this '
+             'fraction of its (compressed) size; then a full snapshot is '
+             'written again. A replay reads one full snapshot plus its '
+             'deltas, so at most (1 + ratio) times a full snapshot, while '
+             'the standby writes about (1 + 1/ratio) times what changed. '
+             '1.0 balances the two; 0 writes every snapshot in full, as '
+             'releases before incremental snapshots did.'),
+    cfg.IntOpt(
+        'snapshot_max_deltas',
+        default=100,
+        min=1,
+        help='The most incremental snapshots after one full snapshot. '
+             'A replay reads the whole chain in one query; this bounds the '
+             'rows it decodes when little changes between snapshots.'),
 ]
 
 

@@ -23,6 +23,14 @@ an event stored after the snapshot was taken (id above its
 ``max_event_id``) whose order key is at or before what it covers. Such a
 snapshot is skipped and an older one (or the start of history) is used,
 so late arrivals are always applied in their place in the order.
+
+A snapshot may be incremental (a delta from its parent, see
+``graph_json.ChangeTracker``); it is usable when the whole chain down to
+a full snapshot is still stored, and it is loaded as that full snapshot
+plus the chain's deltas. :meth:`Replayer.write_snapshot` writes deltas
+and compacts: a full snapshot again when the deltas since the last one
+would outweigh it (``[persistor] snapshot_delta_ratio``) or the chain is
+``[persistor] snapshot_max_deltas`` long.
 """
 
 import dataclasses
@@ -35,9 +43,9 @@ from collections.abc import Callable
 from oslo_config import cfg
 from oslo_log import log
 
-from vitrage_persistor.replay import errors
+from vitrage_persistor.replay import errors, graph_json
 from vitrage_persistor.replay import processor as processor_mod
-from vitrage_persistor.storage import records
+from vitrage_persistor.storage import records, snapshot_codec
 
 LOG = log.getLogger(__name__)
 
@@ -56,6 +64,8 @@ class ReplayResult:
     event_count: int
     max_event_id: int
     target: str
+    # what changed since ``snapshot_id`` (graph_at(track_changes=True))
+    tracker: graph_json.ChangeTracker | None = None
 
     @property
     def graph(self):
@@ -119,6 +129,9 @@ class Replayer:
         self.store = store
         self.processor_factory = processor_factory
         self._name = None
+        # (snapshot id, max_event_id) -> largest event id up to which it
+        # had no late event: later checks only read the events since
+        self._clean_upto: dict[tuple[int, int], int] = {}
 
     def new_processor(self, document: dict | None = None):
         try:
@@ -148,12 +161,13 @@ class Replayer:
         Candidates are checked for late arrivals newest first, and only
         until ``limit`` usable ones are found: one query each.
         """
-        found = []
-        metas = sorted(self.store.list_snapshots(), key=_covers,
-                       reverse=True)
-        for meta in metas:
-            if limit is not None and len(found) >= limit:
-                break
+        return list(itertools.islice(
+            self._usable(until, until_time), limit))
+
+    def _usable(self, until, until_time):
+        metas = self.store.list_snapshots()
+        by_id = {m['id']: m for m in metas}
+        for meta in sorted(metas, key=_covers, reverse=True):
             if meta['processor'] != self.processor_name:
                 continue
             covers = _covers(meta)
@@ -162,12 +176,62 @@ class Replayer:
             if until_time is not None and (
                     covers.collector_timestamp > _naive_utc(until_time)):
                 continue
-            if self.store.count_late_events(covers, meta['max_event_id']):
+            chain = chain_of(meta, by_id)
+            if chain is None:
+                LOG.info('snapshot %d skipped: a snapshot it is a delta '
+                         'of is gone', meta['id'])
+                continue
+            if self._late(meta, covers):
                 LOG.info('snapshot %d skipped: late events arrived after it',
                          meta['id'])
                 continue
-            found.append(meta)
-        return found
+            meta = dict(meta, chain=chain)
+            yield meta
+
+    def _late(self, meta: dict, covers: records.OrderKey) -> bool:
+        """Whether late events undermine the snapshot of ``meta``.
+
+        Remembered per snapshot while it has none, so a long-lived
+        replayer (the API, the standby) only reads the events stored
+        since its last look. An event whose id was allocated before that
+        look and that committed after it is not seen: the known limit of
+        ``max_event_id`` (see the docs).
+        """
+        # with max_event_id: SQLite may reuse the id of a deleted row
+        key = (meta['id'], meta['max_event_id'])
+        after = max(meta['max_event_id'], self._clean_upto.get(key, 0))
+        late, seen = self.store.late_events(covers, after)
+        if late:
+            self._clean_upto.pop(key, None)
+            return True
+        if len(self._clean_upto) > 10000:
+            self._clean_upto.clear()
+        self._clean_upto[key] = seen
+        return False
+
+    def load_snapshot(self, meta: dict) -> records.Snapshot | None:
+        """The snapshot of ``meta`` with its chain's deltas, or None.
+
+        The returned snapshot's ``graph`` is the chain's full document
+        with ``deltas`` (what ``graph_json.load`` reads); None when a
+        snapshot of the chain was deleted meanwhile.
+        """
+        chain = meta.get('chain')
+        if chain is None:
+            by_id = {m['id']: m for m in self.store.list_snapshots()}
+            chain = chain_of(by_id[meta['id']], by_id) if (
+                meta['id'] in by_id) else None
+            if chain is None:
+                return None
+        ids = [m['id'] for m in chain]
+        snapshots = self.store.get_snapshots(ids)
+        if [s.id for s in snapshots] != ids:
+            return None
+        base, target = snapshots[0], snapshots[-1]
+        graph = dict(base.graph)
+        if len(snapshots) > 1:
+            graph['deltas'] = [s.graph for s in snapshots[1:]]
+        return dataclasses.replace(target, graph=graph)
 
     def _earliest(self, first_event) -> tuple:
         """The earliest replayable point.
@@ -197,6 +261,8 @@ class Replayer:
         snapshot = self.store.latest_snapshot(
             at_or_before=until, at_or_before_time=until_time,
             processor=self.processor_name)
+        if snapshot is not None and snapshot.parent_id is not None:
+            snapshot = self.load_snapshot({'id': snapshot.id})
         if snapshot is not None:
             LOG.warning('history before snapshot %d has expired; %d events '
                         'that arrived after it but belong before it are '
@@ -211,14 +277,17 @@ class Replayer:
                  use_snapshots: bool = True,
                  progress: Progress | None = None,
                  until: records.OrderKey | None = None,
-                 max_event_id: int | None = None) -> ReplayResult:
+                 max_event_id: int | None = None,
+                 track_changes: bool = False) -> ReplayResult:
         """The graph after every event at or before a target.
 
         The target is ``at_time``, the event ``event_id`` or the order
         key ``until``; without any it is the newest event. Only events
         with an id up to ``max_event_id`` (default: the largest id when
         the replay starts) are read, so the result, and a snapshot made
-        from it, hold exactly a known set of events.
+        from it, hold exactly a known set of events. ``track_changes``
+        follows what changes in the graph from then on, so that
+        :meth:`write_snapshot` can store only that.
         """
         if max_event_id is None:
             max_event_id = self.store.max_event_id()
@@ -247,14 +316,22 @@ class Replayer:
 
         snapshot = None
         if use_snapshots or expired:
-            for meta in self.usable_snapshots(until, until_time, limit=1):
-                snapshot = self.store.get_snapshot(meta['id'])
+            for meta in self._usable(until, until_time):
+                snapshot = self.load_snapshot(meta)
+                if snapshot is not None:
+                    break
         if snapshot is None and expired:
             snapshot = self._expired_base(until, until_time)
             if snapshot is None:
                 raise errors.BeforeHistory(target, 'the oldest snapshot')
 
         proc = self.new_processor(snapshot.graph if snapshot else None)
+        tracker = None
+        if track_changes:
+            tracker = graph_json.ChangeTracker(
+                proc.graph, proc.id_cache,
+                snapshot.id if snapshot else None,
+                self._chain_stats(snapshot.id) if snapshot else (0, 0, 0))
         after = snapshot.covers if snapshot else None
         total = (self.store.count_events(after, until_time, until,
                                          until_id=max_event_id)
@@ -279,7 +356,7 @@ class Replayer:
             snapshot_id=snapshot.id if snapshot else None,
             base=after, applied=done,
             event_count=(snapshot.event_count if snapshot else 0) + done,
-            max_event_id=max_event_id, target=target)
+            max_event_id=max_event_id, target=target, tracker=tracker)
 
     def save_snapshot(self, result: ReplayResult) -> int | None:
         """Store ``result``'s graph as a snapshot; None if nothing new."""
@@ -287,13 +364,87 @@ class Replayer:
                 result.snapshot_id is not None
                 and result.last == result.base):
             return None
-        document = result.processor.to_document()
-        vertices, edges = len(document['vertices']), len(document['edges'])
-        return self.store.save_snapshot(records.Snapshot(
-            covers=result.last, max_event_id=result.max_event_id,
-            event_count=result.event_count,
-            processor=result.processor.name, graph=document,
-            vertex_count=vertices, edge_count=edges))
+        return self.write_snapshot(result.processor, result.tracker,
+                                   result.last, result.max_event_id,
+                                   result.event_count)
+
+    def _chain_stats(self, snapshot_id: int) -> tuple[int, int, int]:
+        """(deltas since the full snapshot, their bytes, its bytes)."""
+        by_id = {m['id']: m for m in self.store.list_snapshots()}
+        chain = chain_of(by_id[snapshot_id], by_id) if (
+            snapshot_id in by_id) else None
+        if not chain:
+            return (0, 0, 0)
+        return (len(chain) - 1,
+                sum(m['data_bytes'] or 0 for m in chain[1:]),
+                chain[0]['data_bytes'] or 0)
+
+    def write_snapshot(self, proc, tracker: graph_json.ChangeTracker | None,
+                       covers: records.OrderKey, max_event_id: int,
+                       event_count: int) -> int:
+        """Store the graph of ``proc``, as a delta when that pays.
+
+        A delta (the changes ``tracker`` saw since its snapshot) is
+        written while the deltas since the last full snapshot stay within
+        ``[persistor] snapshot_delta_ratio`` of its size and
+        ``snapshot_max_deltas`` in number; otherwise the whole graph.
+        So the bytes written follow what changed, and a ``graph_at``
+        reads at most about (1 + ratio) full snapshots. ``tracker`` then
+        follows the changes since this new snapshot.
+        """
+        conf = self.conf.persistor
+        count, delta_bytes, base_bytes = (
+            tracker.chain if tracker is not None else (0, 0, 0))
+        graph = proc.graph
+        vertices, edges = graph.num_vertices(), graph.num_edges()
+        data = parent = None
+        if (tracker is not None and tracker.base_id is not None
+                and base_bytes and count < conf.snapshot_max_deltas
+                and conf.snapshot_delta_ratio > 0):
+            delta = tracker.delta(proc.name)
+            snapshot = records.Snapshot(
+                covers=covers, max_event_id=max_event_id,
+                event_count=event_count, processor=proc.name, graph=delta,
+                format_version=snapshot_codec.DELTA,
+                vertex_count=vertices, edge_count=edges,
+                parent_id=tracker.base_id)
+            data = snapshot_codec.encode(snapshot)
+            if (delta_bytes + len(data)
+                    <= conf.snapshot_delta_ratio * base_bytes):
+                parent = tracker.base_id
+            else:
+                data = None
+        if data is None:
+            snapshot = records.Snapshot(
+                covers=covers, max_event_id=max_event_id,
+                event_count=event_count, processor=proc.name,
+                graph=graph_json.dump(graph, proc.id_cache, proc.name,
+                                      copy=False),
+                vertex_count=vertices, edge_count=edges)
+            data = snapshot_codec.encode(snapshot)
+        snapshot_id = self.store.save_snapshot(snapshot, data)
+        if tracker is not None:
+            tracker.reset(snapshot_id, (0, 0, len(data)) if parent is None
+                          else (count + 1, delta_bytes + len(data),
+                                base_bytes))
+        return snapshot_id
+
+
+def chain_of(meta: dict, by_id: dict) -> list[dict] | None:
+    """``meta``'s chain: its full snapshot first, ``meta`` last.
+
+    None when a snapshot of the chain is gone, or was made by another
+    processor, or the chain loops (a broken table).
+    """
+    chain = [meta]
+    while chain[-1].get('parent_id') is not None:
+        parent = by_id.get(chain[-1]['parent_id'])
+        if (parent is None or parent['processor'] != meta['processor']
+                or len(chain) > len(by_id)):
+            return None
+        chain.append(parent)
+    chain.reverse()
+    return chain
 
 
 def _covers(meta: dict) -> records.OrderKey:

@@ -30,6 +30,10 @@ filled in) is still applied at once, as vitrage-graph itself would have
 done on arrival; the graph is then marked *out of order*, and before the
 next snapshot it is rebuilt from the previous snapshot in the documented
 order, so stored snapshots always equal ``graph_at``.
+
+Snapshots are incremental: the follower tracks what changed in its graph
+since the snapshot it last loaded or wrote, and writes only that until a
+full snapshot is due again (``Replayer.write_snapshot``).
 """
 
 import collections
@@ -44,7 +48,7 @@ import time
 from oslo_config import cfg
 from oslo_log import log
 
-from vitrage_persistor.replay import engine, errors
+from vitrage_persistor.replay import engine, errors, graph_json
 from vitrage_persistor.storage import records
 
 LOG = log.getLogger(__name__)
@@ -87,6 +91,7 @@ class Follower:
         self.dump_requested = threading.Event()
         self.install_signals = install_signals
         self.processor = None
+        self.tracker: graph_json.ChangeTracker | None = None
         self.last_key: records.OrderKey | None = None
         self.last_id = 0
         self.event_count = 0
@@ -104,14 +109,18 @@ class Follower:
     def start(self) -> None:
         max_id = self.store.max_event_id()
         try:
-            result = self.replayer.graph_at(max_event_id=max_id)
+            result = self.replayer.graph_at(max_event_id=max_id,
+                                            track_changes=True)
         except errors.EmptyHistory:
             # A standby may well start before the first event: wait.
             self.processor = self.replayer.new_processor()
+            self.tracker = graph_json.ChangeTracker(
+                self.processor.graph, self.processor.id_cache, None)
             self.last_id = max_id
             LOG.info('standby starts on an empty event table')
             return
         self.processor = result.processor
+        self.tracker = result.tracker
         self.last_key = result.last
         self.last_id = max_id
         self.event_count = result.event_count
@@ -206,18 +215,18 @@ class Follower:
             return None
         if self.out_of_order:
             result = self.replayer.graph_at(until=self.last_key,
-                                            max_event_id=self.last_id)
-            self.processor = result.processor
+                                            max_event_id=self.last_id,
+                                            track_changes=True)
+            if self.tracker is not None:
+                self.tracker.stop()
+            self.processor, self.tracker = result.processor, result.tracker
             self.out_of_order = False
             LOG.info('graph rebuilt in replay order after late events '
                      '(%d events after snapshot %s)', result.applied,
                      result.snapshot_id)
-        document = self.processor.to_document()
-        snapshot_id = self.store.save_snapshot(records.Snapshot(
-            covers=self.last_key, max_event_id=self.last_id,
-            event_count=self.event_count, processor=self.processor.name,
-            graph=document, vertex_count=len(document['vertices']),
-            edge_count=len(document['edges'])))
+        snapshot_id = self.replayer.write_snapshot(
+            self.processor, self.tracker, self.last_key, self.last_id,
+            self.event_count)
         self.snapshots += 1
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()

@@ -170,6 +170,37 @@ def _configure_vitrage(values_dir: str, types: list[str]) -> None:
     _CONFIGURED['key'] = wanted
 
 
+# One Vitrage Processor per configuration, never applied to: see _new_processor
+_TEMPLATES: dict = {}
+
+
+def _new_processor(graph):
+    """Vitrage's ``Processor`` on ``graph``, without reading its yaml again.
+
+    ``Processor()`` parses every datasources_values yaml file
+    (``DatasourceInfoMapper``) and builds a transformer per datasource:
+    about 0.3 s on a 2-core machine, whatever the graph's size, so most
+    of a ``graph_at`` on a small graph. Both are read-only once built, so
+    each configuration builds them once, in a template Processor, and
+    every replay gets a shallow copy on its own graph. The copy's
+    ``actions`` are bound methods of the template; Vitrage has no public
+    way to rebuild them, so the private ``_initialize_events_actions``
+    does (``tests/unit/test_private_apis.py`` fails when Vitrage changes
+    it). Called under ``_LOCK``, after ``_configure_vitrage``.
+    """
+    from vitrage.entity_graph.processor import processor
+
+    key = _CONFIGURED.get('key')
+    template = _TEMPLATES.get(key)
+    if template is None:
+        _TEMPLATES.clear()
+        template = _TEMPLATES[key] = processor.Processor(e_graph=None)
+    proc = copy.copy(template)
+    proc._initialize_events_actions()  # private: see above
+    proc.entity_graph = graph
+    return proc
+
+
 def vitrage_version() -> str:
     try:
         from importlib import metadata
@@ -192,7 +223,7 @@ class VitrageProcessor:
                 "Vitrage's datasources_values with "
                 'tools/fetch-datasources-values.sh' % values_dir)
         try:
-            from vitrage.entity_graph.processor import processor
+            from vitrage.entity_graph.processor import processor  # noqa
             from vitrage.graph.driver.networkx_graph import NXGraph
         except ImportError as exc:
             raise errors.ProcessorUnavailable(
@@ -206,7 +237,7 @@ class VitrageProcessor:
                 graph, self.id_cache = graph_json.load(document)
             else:
                 graph, self.id_cache = NXGraph('Entity Graph'), {}
-            self._processor = processor.Processor(e_graph=graph)
+            self._processor = _new_processor(graph)
         self.applied = 0
         self.failed = 0
 

@@ -20,7 +20,9 @@ base or a newer snapshot plus events after it, so expiry deletes:
 
 * the events the base holds (order key at or before what it covers and
   id at most its ``max_event_id``; late arrivals are not in it and stay);
-* the snapshots older than the base, which nothing can use any more.
+* the snapshots older than the base, which nothing can use any more --
+  except the chain an incremental snapshot that is kept (the base
+  included) is a delta of: it is loaded through them.
 
 Without such a snapshot nothing is deleted: take one first (the warm
 standby does it every ``snapshot_interval``, or run
@@ -65,8 +67,15 @@ def expire(conf: cfg.ConfigOpts, replayer: engine.Replayer,
     base = usable[0]
     covers = engine._covers(base)
     events = store.delete_events_covered(covers, base['max_event_id'])
-    older = [m['id'] for m in store.list_snapshots()
-             if engine._covers(m) < covers]
+    metas = store.list_snapshots()
+    by_id = {m['id']: m for m in metas}
+    needed = set()
+    for meta in metas:
+        if engine._covers(meta) >= covers:
+            for link in engine.chain_of(meta, by_id) or [meta]:
+                needed.add(link['id'])
+    older = [m['id'] for m in metas
+             if engine._covers(m) < covers and m['id'] not in needed]
     snapshots = store.delete_snapshots(older)
     LOG.info('expired %d events and %d snapshots before snapshot %d (%s)',
              events, snapshots, base['id'], covers.collector_timestamp)

@@ -616,7 +616,9 @@ class Store:
 
     # -- snapshots -------------------------------------------------------
 
-    def save_snapshot(self, snapshot: records.Snapshot) -> int:
+    def save_snapshot(self, snapshot: records.Snapshot,
+                      data: bytes | None = None) -> int:
+        """Store a snapshot; ``data`` is its encoding, if already made."""
         now = timeutils.utcnow()
         row = {
             'created_at': now,
@@ -630,8 +632,11 @@ class Store:
             'processor': snapshot.processor,
             'vertex_count': snapshot.vertex_count,
             'edge_count': snapshot.edge_count,
-            'data': snapshot_codec.encode(snapshot),
+            'parent_id': snapshot.parent_id,
         }
+        row['data'] = (data if data is not None
+                       else snapshot_codec.encode(snapshot))
+        row['data_bytes'] = len(row['data'])
         with self._writer() as conn:
             result = conn.execute(sa.insert(SNAPSHOT), row)
             return result.inserted_primary_key[0]
@@ -656,7 +661,11 @@ class Store:
         return snapshot_codec.decode_row(row) if row is not None else None
 
     def list_snapshots(self) -> list[dict]:
-        """Snapshot metadata, oldest first, without the graph data."""
+        """Snapshot metadata, oldest first, without the graph data.
+
+        ``data_bytes`` is the size of the stored (compressed) data, None
+        for a snapshot stored before that was recorded.
+        """
         columns = [c for c in SNAPSHOT.c if c.name != 'data']
         with self._reader() as conn:
             rows = conn.execute(sa.select(*columns).order_by(
@@ -697,11 +706,37 @@ class Store:
         ``max_event_id``) with an order key at or before what it covers:
         late arrivals, which make that snapshot unusable.
         """
-        order = sa.tuple_(*_ORDER_COLUMNS)
-        query = sa.select(sa.func.count(EVENT.c.id)).where(
-            EVENT.c.id > max_event_id, order <= _key_literal(covers))
+        return self.late_events(covers, max_event_id)[0]
+
+    def late_events(self, covers: records.OrderKey, after_id: int
+                    ) -> tuple[int, int]:
+        """``(late events with an id above after_id, largest id seen)``.
+
+        A late event has both an id above ``after_id`` and an order key
+        at or before ``covers``; either condition alone can match most of
+        the history. So the query walks the smaller side: the primary key
+        from ``after_id`` when fewer events came after it than before it
+        (a snapshot near the end of the history, the usual query), else
+        the replay-order index up to ``covers``. The largest id lets a
+        caller check again later from there only.
+        """
         with self._reader() as conn:
-            return conn.execute(query).scalar() or 0
+            low, high = conn.execute(sa.select(
+                sa.func.min(EVENT.c.id), sa.func.max(EVENT.c.id))).one()
+            if high is None or high <= after_id:
+                return 0, max(high or 0, after_id)
+            order = sa.tuple_(*_ORDER_COLUMNS)
+            if high - after_id <= after_id - (low or 0):
+                after = sa.select(*_ORDER_COLUMNS).where(
+                    EVENT.c.id > after_id, EVENT.c.id <= high).order_by(
+                    EVENT.c.id).limit(high - after_id).subquery()
+                query = sa.select(sa.func.count()).select_from(after).where(
+                    sa.tuple_(*after.c) <= _key_literal(covers))
+            else:
+                query = sa.select(sa.func.count(EVENT.c.id)).where(
+                    EVENT.c.id > after_id, EVENT.c.id <= high,
+                    order <= _key_literal(covers))
+            return conn.execute(query).scalar() or 0, high
 
     def get_events_by_ids(self, ids: Sequence[int]
                           ) -> list[records.StoredEvent]:
@@ -717,6 +752,20 @@ class Store:
             row = conn.execute(sa.select(SNAPSHOT).where(
                 SNAPSHOT.c.id == snapshot_id)).first()
         return snapshot_codec.decode_row(row) if row is not None else None
+
+    def get_snapshots(self, ids: Sequence[int]) -> list[records.Snapshot]:
+        """The snapshots of ``ids``, in that order (one query).
+
+        Missing ones are left out: a caller loading a chain checks it.
+        """
+        if not ids:
+            return []
+        with self._reader() as conn:
+            rows = conn.execute(sa.select(SNAPSHOT).where(
+                SNAPSHOT.c.id.in_(list(ids)))).all()
+        found = {row.id: row for row in rows}
+        return [snapshot_codec.decode_row(found[i]) for i in ids
+                if i in found]
 
     def delete_events_covered(self, covers: records.OrderKey,
                               max_event_id: int) -> int:

@@ -101,6 +101,11 @@ class GraphSnapshot(Base):
     vertex_count = sa.Column(sa.Integer, nullable=False, default=0)
     edge_count = sa.Column(sa.Integer, nullable=False, default=0)
     data = sa.Column(LongBlob, nullable=False)
+    # An incremental snapshot (format_version 2) holds the changes since
+    # its parent; a full one (format_version 1) has none.
+    parent_id = sa.Column(sa.BigInteger, nullable=True)
+    # len(data); NULL for snapshots stored before it was recorded
+    data_bytes = sa.Column(sa.BigInteger, nullable=True)
 
 
 class QuarantinedEvent(Base):

@@ -165,3 +165,5 @@ class Snapshot:
     created_at: datetime.datetime | None = None
     vertex_count: int = 0
     edge_count: int = 0
+    # a delta (format_version 2) holds the changes since this snapshot
+    parent_id: int | None = None

@@ -73,6 +73,28 @@ class TestPrivateApis(base.TestCase):
                          [(u, v, k, p['y']) for u, v, k, p in
                           nx_graph.edges(keys=True, data=True)])
 
+    def test_vitrage_processor_actions(self):
+        # replay/processor.py _new_processor(): a shallow copy of a
+        # Processor gets its own actions from _initialize_events_actions
+        import copy
+
+        from vitrage.entity_graph.processor import processor
+        from vitrage.graph.driver.networkx_graph import NXGraph
+
+        from vitrage_persistor.replay import processor as processor_mod
+        from vitrage_persistor.tests.common import replay_base
+        processor_mod._configure_vitrage(
+            replay_base.datasources_values_dir(), ['nova.host'])
+        template = processor.Processor(e_graph=None)
+        proc = copy.copy(template)
+        proc._initialize_events_actions()
+        proc.entity_graph = NXGraph('g')
+        self.assertTrue(proc.actions)
+        for action in proc.actions.values():
+            self.assertIs(proc, action.__self__)
+        self.assertIsNone(template.entity_graph)
+        self.assertIs(template.info_mapper, proc.info_mapper)
+
     def test_vitrage_transformer_uuidutils(self):
         # replay/processor.py _ReplayUuids: Vitrage makes new vertex ids
         # through the module global transformer_base.uuidutils

@@ -172,6 +172,27 @@ class MigrationWalk:
         self.assertEqual(['entity_id', 'id'],
                          indexes['ix_event_entity_id_id'])
 
+    def _pre_upgrade_5e0d1c7b9a24(self, engine):
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO graph_snapshot (created_at, "
+                "collector_timestamp, last_publisher_id, last_sequence, "
+                "last_event_id, max_event_id, event_count, format_version, "
+                "processor, vertex_count, edge_count, data) VALUES (:t, :t, "
+                "'p', 1, 1, 1, 1, 1, 'vitrage', 0, 0, :d)"),
+                {'t': '2026-01-01 00:00:00.000001', 'd': b'old'})
+
+    def _check_5e0d1c7b9a24(self, engine):
+        with engine.begin() as conn:
+            rows = conn.execute(sa.text(
+                'SELECT format_version, parent_id, data, data_bytes FROM '
+                'graph_snapshot')).all()
+            conn.execute(sa.text('DELETE FROM graph_snapshot'))
+        # the snapshots stored before are full ones, untouched, of a size
+        # not recorded
+        self.assertEqual([(1, None, b'old', None)],
+                         [(r[0], r[1], bytes(r[2]), r[3]) for r in rows])
+
 
 class ModelsMatchMigrations(test_migrations.ModelsMigrationsSync):
     MIGRATE = False

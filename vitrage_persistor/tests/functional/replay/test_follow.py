@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from vitrage_persistor.replay import canonical, follow
+from vitrage_persistor.replay import canonical, engine, follow, graph_json
 from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.replay import base
@@ -41,6 +41,8 @@ class FollowContract:
             follower.maybe_snapshot()
 
     def test_in_order_tail_equals_live_and_snapshots(self):
+        # deltas however large: this graph grows, which would compact
+        self.config(snapshot_delta_ratio=100.0, group='persistor')
         events = base.long_trace()
         n = len(events) & ~1
         recs = trace.to_records(events[:n])
@@ -57,16 +59,81 @@ class FollowContract:
         self.assertEqual([], canonical.differences(expected, got))
         snaps = self.store.list_snapshots()
         self.assertGreaterEqual(len(snaps), (n - 500) // 400 - 1)
-        # its snapshots are what graph_at would have built
+        # the first is full, the others deltas from the one before
+        self.assertEqual([1] + [2] * (len(snaps) - 1),
+                         [m['format_version'] for m in snaps])
+        self.assertEqual([None] + [m['id'] for m in snaps[:-1]],
+                         [m['parent_id'] for m in snaps])
+        # its snapshots are what graph_at would have built, vertex order
+        # included
         for meta in snaps[-2:]:
-            snap = self.store.get_snapshot(meta['id'])
+            snap = self.replayer.load_snapshot(meta)
+            graph, cache = graph_json.load(snap.graph)
             result = self.replayer.graph_at(
                 until=snap.covers, use_snapshots=False)
             # JSON turns the processor's tuples into lists
             self.assertEqual(
                 json.loads(json.dumps(result.processor.to_document())),
-                dict(snap.graph, processor=result.processor.name))
+                json.loads(json.dumps(graph_json.dump(
+                    graph, cache, result.processor.name))))
         self.assertIsNotNone(follower.lag_stats()['p99'])
+
+    def test_compaction(self):
+        """A full snapshot again when the deltas outweigh the last one.
+
+        ``snapshot_max_deltas`` bounds the chain; ratio 0 writes only
+        full snapshots. Every snapshot loads as graph_at would build it.
+        """
+        events = base.long_trace()[:1800]
+        recs = trace.to_records(events)
+        for ratio, max_deltas in ((1.0, 100), (100.0, 2), (0.0, 100)):
+            self.store.delete_snapshots(
+                [m['id'] for m in self.store.list_snapshots()])
+            if not self.store.max_event_id():
+                self.store.add_batch(recs)
+            self.config(snapshot_delta_ratio=ratio,
+                        snapshot_max_deltas=max_deltas, group='persistor')
+            follower = self._follower('150')
+            follower.start()
+            for i in range(150, len(recs) + 1, 150):
+                # replay the table in slices, as if it were arriving
+                follower.processor = None
+                result = self.replayer.graph_at(
+                    until=self.store.get_event(
+                        self.event_id_of(i - 1)).order_key,
+                    track_changes=True)
+                follower.processor, follower.tracker = (
+                    result.processor, result.tracker)
+                follower.last_key = result.last
+                follower.event_count = result.event_count
+                follower.maybe_snapshot(force=True)
+            snaps = self.store.list_snapshots()
+            by_id = {m['id']: m for m in snaps}
+            self.assertEqual(len(recs) // 150, len(snaps))
+            for meta in snaps:
+                self.assertEqual(meta['parent_id'] is None,
+                                 meta['format_version'] == 1)
+            full = [m['format_version'] for m in snaps].count(1)
+            if ratio == 0:
+                self.assertEqual(len(snaps), full)
+            else:
+                self.assertLess(full, len(snaps))
+                longest = max(len(engine.chain_of(m, by_id)) for m in snaps)
+                self.assertLessEqual(longest - 1, max_deltas)
+                if max_deltas == 2:
+                    self.assertEqual(3, longest)
+                else:
+                    # this graph grows: the deltas do outweigh
+                    self.assertGreater(full, 1)
+            for meta in snaps[-3:]:
+                snap = self.replayer.load_snapshot(meta)
+                graph, cache = graph_json.load(snap.graph)
+                result = self.replayer.graph_at(until=snap.covers,
+                                                use_snapshots=False)
+                self.assertEqual(
+                    canonical.canonical(result.graph,
+                                        result.processor.id_cache),
+                    canonical.canonical(graph, cache))
 
     def test_starts_on_an_empty_table(self):
         follower = self._follower('50')
@@ -139,7 +206,6 @@ class TestFollowCommand(func_fixtures.OpportunisticDB,
         self.assertEqual(recs and 200, document['standby']['last_event_id'])
         expected = trace.live_graphs(self.conf, base.long_trace()[:200],
                                      [200])[200]
-        from vitrage_persistor.replay import graph_json
         graph, cache = graph_json.load(document)
         self.assertEqual(expected, canonical.canonical(graph, cache))
         proc.send_signal(signal.SIGTERM)

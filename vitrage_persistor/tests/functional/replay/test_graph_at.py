@@ -18,6 +18,7 @@ replay order), replayed at several cut points and compared canonically
 with the live processor's graph at the same point.
 """
 
+import dataclasses
 import json
 
 from vitrage_persistor.replay import canonical, errors
@@ -107,6 +108,40 @@ class GraphAtContract:
         expected = base.live(self.conf)[n & ~1] if n % 2 == 0 else None
         if expected is not None:
             self.assertSameGraph(expected, result)
+
+    def test_late_events_either_way(self):
+        """Counted walking the ids after, or the order before, alike.
+
+        ``late_events`` walks the smaller side; both give the same count,
+        and a replayer that found a snapshot clean looks again only at
+        the events stored since, and still sees new late ones.
+        """
+        recs = trace.to_records(base.long_trace()[:600])
+        late = {100, 101, 500}
+        self.store.add_batch([r for i, r in enumerate(recs)
+                              if i not in late])
+        max_id = self.store.max_event_id()
+        self.store.add_batch([recs[i] for i in sorted(late)])
+        events = list(self.store.iter_events())
+        low, high = min(e.id for e in events), max(e.id for e in events)
+        by_seq = {e.sequence: e for e in events}
+        for cut in (50, 120, 300, 550):
+            covers = by_seq[cut].order_key
+            # near the start: the order index; near the end: the ids
+            for after in (low + 5, (low + high) // 2, max_id, high - 2):
+                expected = sum(1 for e in events if e.id > after
+                               and e.order_key <= covers)
+                self.assertEqual((expected, high), self.store.late_events(
+                    covers, after), (cut, after))
+        self.assertEqual(3, self.store.count_late_events(
+            by_seq[550].order_key, max_id))
+        # clean so far: remembered; a late event stored later still counts
+        self.replayer.save_snapshot(self.replayer.graph_at())
+        self.assertEqual(1, len(self.replayer.usable_snapshots()))
+        self.assertEqual(1, len(self.replayer.usable_snapshots()))
+        self.store.add_batch([dataclasses.replace(
+            recs[0], message_id='late-again')])
+        self.assertEqual([], self.replayer.usable_snapshots())
 
     def test_errors(self):
         self.assertRaises(errors.EmptyHistory, self.replayer.graph_at)

@@ -78,6 +78,75 @@ class RetentionContract:
         self.assertEqual((0, 0), (again.deleted_events,
                                   again.deleted_snapshots))
 
+    def test_expiry_keeps_the_chain_of_an_incremental_base(self):
+        events = base.long_trace()[:900]
+        n = self.store_trace(events, shuffle=False)
+        self.config(snapshot_delta_ratio=100.0, group='persistor')
+        snaps = {}
+        for cut in (200, 400, 600, 800):
+            result = self.replayer.graph_at(
+                at_time=trace.collector_time(cut - 1), track_changes=True)
+            snaps[cut] = self.replayer.save_snapshot(result)
+        metas = {m['id']: m for m in self.store.list_snapshots()}
+        self.assertEqual([None, snaps[200], snaps[400], snaps[600]],
+                         [metas[snaps[c]]['parent_id']
+                          for c in (200, 400, 600, 800)])
+        times = [trace.collector_time(i) for i in (599, 700, n - 1)]
+        before = {}
+        for t in times:
+            r = self.replayer.graph_at(at_time=t, use_snapshots=False)
+            before[t] = canonical.canonical(r.graph, r.processor.id_cache)
+
+        # the base is the delta at 600: its chain stays
+        self.config(event_ttl=TTL, group='persistor')
+        cutoff = trace.collector_time(650)
+        result = retention.expire(
+            self.conf, self.replayer,
+            now=cutoff + datetime.timedelta(seconds=TTL))
+        self.assertEqual(snaps[600], result.base_snapshot)
+        self.assertEqual((600, 0), (result.deleted_events,
+                                    result.deleted_snapshots))
+        for t in times:
+            r = self.replayer.graph_at(at_time=t)
+            self.assertIsNotNone(r.snapshot_id)
+            self.assertEqual(before[t], canonical.canonical(
+                r.graph, r.processor.id_cache), t)
+
+        # a full snapshot later: the old chain goes with the next expiry
+        self.config(snapshot_delta_ratio=0.0, group='persistor')
+        result = self.replayer.graph_at(
+            at_time=trace.collector_time(849), track_changes=True)
+        full = self.replayer.save_snapshot(result)
+        self.assertIsNone({m['id']: m for m in self.store.list_snapshots()
+                           }[full]['parent_id'])
+        result = retention.expire(
+            self.conf, self.replayer,
+            now=trace.collector_time(860) + datetime.timedelta(seconds=TTL))
+        self.assertEqual(full, result.base_snapshot)
+        self.assertEqual(4, result.deleted_snapshots)
+        r = self.replayer.graph_at(at_time=times[-1])
+        self.assertEqual(full, r.snapshot_id)
+        self.assertEqual(before[times[-1]], canonical.canonical(
+            r.graph, r.processor.id_cache))
+
+    def test_a_broken_chain_is_not_used(self):
+        self.store_trace(base.long_trace()[:400], shuffle=False)
+        self.config(snapshot_delta_ratio=100.0, group='persistor')
+        ids = []
+        for cut in (100, 200, 300):
+            result = self.replayer.graph_at(
+                at_time=trace.collector_time(cut - 1), track_changes=True)
+            ids.append(self.replayer.save_snapshot(result))
+        expected = self.replayer.graph_at(use_snapshots=False)
+        self.assertEqual(ids[2], self.replayer.graph_at().snapshot_id)
+        # the middle of the chain deleted by hand: 300 cannot be loaded
+        self.store.delete_snapshots([ids[1]])
+        r = self.replayer.graph_at()
+        self.assertEqual(ids[0], r.snapshot_id)
+        self.assertEqual(
+            canonical.canonical(expected.graph, expected.processor.id_cache),
+            canonical.canonical(r.graph, r.processor.id_cache))
+
     def test_nothing_expires_without_a_covering_snapshot(self):
         n = self.store_trace(base.long_trace()[:300], shuffle=False)
         result = self.replayer.graph_at(at_time=trace.collector_time(250))

@@ -1,0 +1,167 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Incremental snapshots: a base plus deltas loads as the live graph."""
+
+import json
+import random
+import zlib
+
+from oslotest import base as test_base
+
+from vitrage_persistor.replay import graph_json
+from vitrage_persistor.storage import records, snapshot_codec
+
+
+def _vertex(vid, **props):
+    from vitrage.graph.driver.elements import Vertex
+    return Vertex(vid, dict(props, vitrage_id=vid))
+
+
+def _edge(u, v, label, **props):
+    from vitrage.graph.driver.elements import Edge
+    return Edge(u, v, label, dict(props, relationship_type=label))
+
+
+def _json(document):
+    """What a snapshot write and read turn a document into."""
+    return json.loads(json.dumps(document))
+
+
+class TestChangeTracker(test_base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        from vitrage.graph.driver.networkx_graph import NXGraph
+        self.graph = NXGraph('Entity Graph')
+        self.cache = {}
+        for i in range(6):
+            self.graph.add_vertex(_vertex('v%d' % i, state='OK', n=i))
+            self.cache['key%d' % i] = 'v%d' % i
+        for i in range(5):
+            self.graph.add_edge(_edge('v%d' % i, 'v%d' % (i + 1),
+                                      'contains'))
+        self.base = _json(graph_json.dump(self.graph, self.cache))
+
+    def assertLoadsAsLive(self, deltas):
+        document = dict(self.base, deltas=[_json(d) for d in deltas])
+        graph, cache = graph_json.load(document)
+        # vertex order too: a restored graph iterates like the live one
+        self.assertEqual(_json(graph_json.dump(self.graph, self.cache)),
+                         _json(graph_json.dump(graph, cache)))
+
+    def test_no_change_is_an_empty_delta(self):
+        tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
+        delta = tracker.delta('p')
+        self.assertEqual(0, tracker.changed)
+        self.assertEqual(([], [], [], [], {}, []), (
+            delta['vertices'], delta['removed_vertices'], delta['edges'],
+            delta['removed_edges'], delta['key_to_uuid_cache'],
+            delta['removed_cache_keys']))
+        self.assertLoadsAsLive([delta])
+
+    def test_update_add_remove_and_readd(self):
+        tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
+        g = self.graph
+        g.update_vertex(_vertex('v1', state='ERROR'))
+        g.update_vertex(_vertex('v2', n=None))  # a property removed
+        g.add_vertex(_vertex('v9', state='NEW'))
+        g.add_edge(_edge('v9', 'v0', 'attached'))
+        g.remove_vertex(g.get_vertex('v3'))  # and its two edges
+        g.remove_vertex(g.get_vertex('v0'))
+        g.add_vertex(_vertex('v0', state='BACK'))  # now last
+        g.add_edge(_edge('v0', 'v4', 'contains'))
+        g.update_edge(_edge('v4', 'v5', 'contains', weight=3))
+        g.remove_edge(g.get_edge('v1', 'v2', 'contains'))
+        g.add_vertex(_vertex('tmp'))
+        g.remove_vertex(g.get_vertex('tmp'))  # never seen by a snapshot
+        del self.cache['key3']
+        self.cache['key9'] = 'v9'
+        self.cache['key0'] = 'v0-new'
+        delta = tracker.delta('p')
+        self.assertEqual(['tmp', 'v0', 'v3'],
+                         sorted(delta['removed_vertices']))
+        self.assertEqual({'key9': 'v9', 'key0': 'v0-new'},
+                         delta['key_to_uuid_cache'])
+        self.assertEqual(['key3'], delta['removed_cache_keys'])
+        self.assertLoadsAsLive([delta])
+
+    def test_a_chain_of_random_changes(self):
+        rng = random.Random(7)
+        deltas = []
+        tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
+        g, nxg = self.graph, graph_json.nx_graph(self.graph)
+        for step in range(30):
+            for _ in range(rng.randrange(1, 8)):
+                vids = list(nxg.nodes)
+                op = rng.random()
+                if op < 0.3 or len(vids) < 3:
+                    vid = 'n%d' % rng.randrange(40)
+                    g.add_vertex(_vertex(vid, step=step))
+                    self.cache['k' + vid] = vid
+                elif op < 0.5:
+                    g.update_vertex(_vertex(rng.choice(vids), step=step))
+                elif op < 0.65:
+                    vid = rng.choice(vids)
+                    g.remove_vertex(g.get_vertex(vid))
+                    self.cache.pop('k' + vid, None)
+                elif op < 0.9:
+                    u, v = rng.sample(vids, 2)
+                    g.update_edge(_edge(u, v, rng.choice(['a', 'b']),
+                                        step=step))
+                else:
+                    edges = list(nxg.edges(keys=True))
+                    if edges:
+                        g.remove_edge(g.get_edge(*rng.choice(edges)))
+            deltas.append(tracker.delta('p'))
+            deltas[-1] = _json(deltas[-1])
+            tracker.reset(step + 2)
+            self.assertLoadsAsLive(deltas)
+
+    def test_stopped_tracker_sees_nothing(self):
+        tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
+        tracker.stop()
+        self.graph.update_vertex(_vertex('v1', state='ERROR'))
+        self.assertEqual(0, tracker.changed)
+
+    def test_bad_delta_is_refused(self):
+        document = dict(self.base, deltas=[{'format': 'other'}])
+        self.assertRaises(ValueError, graph_json.load, document)
+        document = dict(self.base, deltas=[{
+            'format': graph_json.DELTA_FORMAT, 'version': 99}])
+        self.assertRaises(ValueError, graph_json.load, document)
+
+
+class TestSnapshotCodec(test_base.BaseTestCase):
+
+    def test_reads_snapshots_written_before_orjson(self):
+        """The stdlib-json, zlib-6 encoding of earlier releases."""
+        graph = {'format': graph_json.FORMAT, 'version': 1,
+                 'vertices': [{'vitrage_id': 'a',
+                               'properties': {'name': 'h\u00e9'}}],
+                 'edges': [], 'key_to_uuid_cache': {}}
+        old = zlib.compress(json.dumps(
+            {'format_version': 1, 'processor': 'p', 'graph': graph},
+            ensure_ascii=False, separators=(',', ':'),
+            sort_keys=True).encode(), 6)
+        self.assertEqual(graph, snapshot_codec.decode(old)['graph'])
+
+    def test_round_trip_and_versions(self):
+        snapshot = records.Snapshot(
+            covers=None, max_event_id=1, event_count=1, processor='p',
+            graph={'x': [1, 'y\u00e9']}, format_version=snapshot_codec.DELTA)
+        document = snapshot_codec.decode(snapshot_codec.encode(snapshot))
+        self.assertEqual({'x': [1, 'y\u00e9']}, document['graph'])
+        self.assertEqual(2, document['format_version'])
+        bad = zlib.compress(json.dumps({'format_version': 3}).encode())
+        self.assertRaisesRegex(ValueError, 'format_version 3',
+                               snapshot_codec.decode, bad)

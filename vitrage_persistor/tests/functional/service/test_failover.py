@@ -73,7 +73,13 @@ class TestFailover(base.ReplayDBTestCase):
         before = self.topology(services)
         alarms = services.vitrage('alarm', 'list', '--all-tenants')
         deduced = [a['ID'] for a in alarms if a['Name'] == 'instance_down']
+        # rca show reads Vitrage's alarm history, written a moment later
+        helpers.wait_for(
+            lambda: services.vitrage('rca', 'show', deduced[0],
+                                     '--all-tenants')['links'], 60,
+            what='the causal link in Vitrage\'s alarm history')
         rca = services.vitrage('rca', 'show', deduced[0], '--all-tenants')
+        self.assertTrue(rca['links'])
         helpers.wait_for(
             lambda: rabbit.queues().get('vitrage_persistor.sample', 1) == 0,
             60, what='the agent queue drained')

@@ -73,6 +73,12 @@ class TestVitrageAtService(base.ReplayDBTestCase):
         deduced = sorted(a['ID'] for a in asked[-1][3]
                          if a['Name'] == 'instance_down')
         self.assertEqual(2, len(deduced))
+        # rca show reads Vitrage's alarm history, which its own persistor
+        # writes a moment after the graph changed
+        helpers.wait_for(
+            lambda: services.vitrage('rca', 'show', deduced[0],
+                                     '--all-tenants')['links'], 60,
+            what='the causal link in Vitrage\'s alarm history')
         live_rca = services.vitrage('rca', 'show', deduced[0],
                                     '--all-tenants')
         time.sleep(1.1)

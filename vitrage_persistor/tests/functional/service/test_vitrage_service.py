@@ -130,6 +130,12 @@ class TestVitrageServiceHistory(base.ReplayDBTestCase):
                 if e[2] == 'causes') == 2, 120, what='two causal links')
         ask('host-1 down')
         deduced = [a for a in asked[-1][3] if a['Name'] == 'instance_down']
+        # rca show reads Vitrage's alarm history, which its own persistor
+        # writes a moment after the graph changed
+        helpers.wait_for(
+            lambda: services.vitrage('rca', 'show', deduced[0]['ID'],
+                                     '--all-tenants')['links'], 60,
+            what='the causal link in Vitrage\'s alarm history')
         rca = services.vitrage('rca', 'show', deduced[0]['ID'],
                                '--all-tenants', as_json=True)
         services.host_event('host-1', down=False)

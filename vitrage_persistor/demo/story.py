@@ -16,9 +16,11 @@
 ``ScenarioEvaluator`` and the demo templates (``demo/templates``: doctor
 host-down -> ``mark_down``, ``set_state``, ``raise_alarm`` instance_down
 and ``add_causal_relationship``; nagios -> instance_degraded and its
-cause; aodh on an instance -> ``set_state``), and notes the live graph
-after each chapter: the number of events the processor had applied, and
-the graph's vertices and edges by their real ids.
+cause; aodh on an instance -> ``set_state``) and Vitrage's own evaluator
+test templates (``vitrage/tests/resources/templates/evaluator``), and
+notes the live graph after each chapter: the number of events the
+processor had applied, and the graph's vertices and edges by their real
+ids.
 
 The undo paths are chapters too: host-1's alarms clear while host-2 is
 down, so its deduced alarms and causal edges go away.
@@ -38,6 +40,13 @@ import copy
 import json
 import logging
 import sys
+
+
+def story_templates() -> list[str]:
+    """The demo's templates and Vitrage's own evaluator test templates."""
+    from vitrage_persistor.demo import harness
+    return [harness.TEMPLATES, harness.RES + '/templates/evaluator']
+
 
 CHAPTERS = ('before', 'host-1 down', 'host-1 back, host-2 down',
             'deletes and consistency')
@@ -103,7 +112,7 @@ def incident_story(scale: int = 1, templates=None, on_cut=None) -> tuple:
     from vitrage_persistor.demo import harness
 
     pipeline = harness.Pipeline(harness.FakeCloud(scale=scale), record=True,
-                                templates=templates or [harness.TEMPLATES])
+                                templates=templates or story_templates())
     cuts = []
 
     def cut(name):

@@ -202,10 +202,22 @@ class VitrageStack(fixtures.Fixture):
         """(Re)start vitrage-graph; wait for "Init Finished" and the API."""
         seen = self.graph_log().count('Init Finished')
         self._spawn('graph', 'vitrage-persistor-graph')
-        helpers.wait_for(
-            lambda: self.graph_log().count('Init Finished') > seen,
-            timeout, what='vitrage-graph "Init Finished"')
-        helpers.wait_for(self._answers, timeout, what='vitrage-api')
+        try:
+            helpers.wait_for(
+                lambda: self.graph_log().count('Init Finished') > seen,
+                timeout, what='vitrage-graph "Init Finished"')
+            helpers.wait_for(self._answers, timeout, what='vitrage-api')
+        except AssertionError as exc:
+            raise AssertionError('%s\n%s' % (exc, self.logs_tail())) from None
+
+    def logs_tail(self, size: int = 3000) -> str:
+        """The end of every service's log, for a failure message."""
+        parts = []
+        for name in sorted(os.listdir(self.log_dir)):
+            with open(os.path.join(self.log_dir, name),
+                      errors='replace') as f:
+                parts.append('--- %s\n%s' % (name, f.read()[-size:]))
+        return '\n'.join(parts)
 
     def kill9_graph(self) -> None:
         """``kill -9`` vitrage-graph's whole process group: a crash."""

@@ -81,6 +81,24 @@ def vitrage_etc_dir() -> str:
     return path
 
 
+def _without_uwsgi(environ) -> dict:
+    """``environ`` with no ``uwsgi`` executable on its PATH.
+
+    vitrage-api 15.0.1 execs the first ``uwsgi`` it finds on PATH
+    (``vitrage.api.app.build_server``) with ``--pyargv`` for its config
+    file. The test run's PATH starts with the venv, whose ``uwsgi`` is
+    pyuwsgi (the persistor API's tests serve with it), and under pyuwsgi
+    that argument never reaches Vitrage's app: vitrage-api then answers
+    every request with a 500 ("no python application found"). Without
+    uwsgi on PATH vitrage-api serves with its own built-in server.
+    """
+    env = dict(environ)
+    env['PATH'] = os.pathsep.join(
+        d for d in env.get('PATH', '').split(os.pathsep)
+        if d and not os.path.exists(os.path.join(d, 'uwsgi')))
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -180,7 +198,8 @@ class VitrageStack(fixtures.Fixture):
         out = open(os.path.join(self.log_dir, '%s.out' % name), 'a')
         self.procs[name] = subprocess.Popen(
             [os.path.join(BIN, command), '--config-file', self.config_file],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=_without_uwsgi(os.environ))
         out.close()
 
     def graph_log(self) -> str:

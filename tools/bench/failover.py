@@ -31,7 +31,6 @@ answering the full topology is measured:
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -93,17 +92,7 @@ def main() -> int:
     rabbit = func_fixtures.RabbitVhost()
     rabbit.setUp()
     db_url = args.db or 'sqlite:///%s/persistor.sqlite' % tmp
-    agent_conf = helpers.write_config(os.path.join(tmp, 'agent.conf'),
-                                      rabbit.url, db_url)
-    from vitrage_persistor import service
-    from vitrage_persistor.storage import api, migration
-    conf = service.make_conf()
-    conf(['--config-file', agent_conf], project='vitrage-persistor')
-    store = api.Store.from_conf(conf)
-    migration.upgrade(store)
-    store.dispose()
-    agent = helpers.Agent(agent_conf, os.path.join(tmp, 'agent.log'))
-    agent.start()
+    agent, agent_conf = stack.bench_agent(tmp, rabbit.url, db_url)
     results = {}
     try:
         for mode in ('restore', 'pickle', 'cold'):

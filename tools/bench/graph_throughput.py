@@ -126,18 +126,8 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix='vp-bench-graph-')
     rabbit = func_fixtures.RabbitVhost()
     rabbit.setUp()
-    agent_conf = helpers.write_config(
-        os.path.join(tmp, 'agent.conf'), rabbit.url,
-        'sqlite:///%s/persistor.sqlite' % tmp)
-    from vitrage_persistor import service
-    from vitrage_persistor.storage import api, migration
-    conf = service.make_conf()
-    conf(['--config-file', agent_conf], project='vitrage-persistor')
-    store = api.Store.from_conf(conf)
-    migration.upgrade(store)
-    store.dispose()
-    agent = helpers.Agent(agent_conf, os.path.join(tmp, 'agent.log'))
-    agent.start()
+    agent, _config = stack.bench_agent(
+        tmp, rabbit.url, 'sqlite:///%s/persistor.sqlite' % tmp)
     modes = (('stock', '', {}),
              ('hooks', 'collector', {}),
              ('hooks, no vitrage persistence', 'collector',

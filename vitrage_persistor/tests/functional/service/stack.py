@@ -99,6 +99,25 @@ def _without_uwsgi(environ) -> dict:
     return env
 
 
+def bench_agent(state_dir: str, transport_url: str, db_url: str):
+    """A migrated store and a started agent, for the benchmarks.
+
+    Returns ``(agent, config_path)``; ``agent.cleanup()`` stops it.
+    """
+    from vitrage_persistor import service
+    from vitrage_persistor.storage import api, migration
+
+    config = helpers.write_config(os.path.join(state_dir, 'agent.conf'),
+                                  transport_url, db_url)
+    conf = service.make_conf()
+    conf(['--config-file', config], project='vitrage-persistor')
+    store = api.Store.from_conf(conf)
+    migration.upgrade(store)
+    store.dispose()
+    agent = helpers.Agent(config, os.path.join(state_dir, 'agent.log'))
+    return agent.start(), config
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

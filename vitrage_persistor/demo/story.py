@@ -60,13 +60,16 @@ def raw_form(graph) -> tuple[dict, dict]:
     the deletion marks the processor takes from the clock differ.
     """
     vertices = {}
-    for vid, props in graph._g.nodes(data=True):
+    from vitrage_persistor.replay import graph_json
+
+    nx_graph = graph_json.nx_graph(graph)   # the one pinned accessor
+    for vid, props in nx_graph.nodes(data=True):
         props = copy.deepcopy(dict(props))
         if props.get('vitrage_is_deleted'):
             props.pop('vitrage_sample_timestamp', None)
         vertices[vid] = props
     edges = {}
-    for u, v, label, props in graph._g.edges(keys=True, data=True):
+    for u, v, label, props in nx_graph.edges(keys=True, data=True):
         props = copy.deepcopy(dict(props))
         if props.get('vitrage_is_deleted'):
             props.pop('update_timestamp', None)

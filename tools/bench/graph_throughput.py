@@ -46,6 +46,7 @@ import vitrage_persistor.cmd  # noqa: F401
 
 import oslo_messaging  # noqa: E402
 from oslo_config import cfg  # noqa: E402
+from oslo_messaging import opts as messaging_opts  # noqa: E402
 
 from vitrage_persistor.tests.functional import fixtures as func_fixtures  # noqa
 from vitrage_persistor.tests.functional.persistor import helpers  # noqa
@@ -72,7 +73,7 @@ def group_cpu(leader: int) -> float:
 
 def notifier(url: str):
     conf = cfg.ConfigOpts()
-    for group, options in oslo_messaging.opts.list_opts():
+    for group, options in messaging_opts.list_opts():
         conf.register_opts(list(options), group=group)
     # Vitrage's own default exchange, where vitrage-graph listens
     conf.set_override('control_exchange', 'vitrage')

@@ -487,6 +487,11 @@ class Store:
                  .order_by(EVENT.c.id).limit(limit))
         if entity_type is not None:
             query = query.where(EVENT.c.entity_type == entity_type)
+        return self._bounded_page(query, since, before, projects)
+
+    def _bounded_page(self, query, since, before, projects
+                      ) -> list[records.StoredEvent]:
+        """``query`` within the time bounds and projects, run."""
         if since is not None:
             query = query.where(EVENT.c.collector_timestamp >=
                                 records.utc_naive(since))
@@ -521,16 +526,7 @@ class Store:
         if not alarms:
             query = query.where(EVENT.c.entity_type.not_in(
                 entity_ids.ALARM_ENTITY_TYPES))
-        if since is not None:
-            query = query.where(EVENT.c.collector_timestamp >=
-                                records.utc_naive(since))
-        if before is not None:
-            query = query.where(EVENT.c.collector_timestamp <
-                                records.utc_naive(before))
-        if projects is not None:
-            query = query.where(_project_clause(projects))
-        with self._reader() as conn:
-            return [_stored_event(r) for r in conn.execute(query)]
+        return self._bounded_page(query, since, before, projects)
 
     def event_counts(self) -> dict:
         """Counts and bounds of the event table, for status and the API."""

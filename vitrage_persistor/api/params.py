@@ -63,23 +63,29 @@ def _unquote(raw: str) -> str:
         raw.replace('+', ' ').encode('latin-1')).decode('utf-8')
 
 
+def _decode_field(field: str) -> tuple[str, str]:
+    """One ``name=value`` of a query string, percent-decoded as UTF-8."""
+    raw_name, _, raw_value = field.partition('=')
+    try:
+        name = _unquote(raw_name)
+    except UnicodeError:
+        raise bad_request('a query parameter name is not valid '
+                          'UTF-8') from None
+    try:
+        value = _unquote(raw_value)
+    except UnicodeError:
+        raise bad_request('query parameter %s is not valid UTF-8' %
+                          _shown(name)) from None
+    return name, value
+
+
 def query(environ: dict, allowed: Iterable[str]) -> dict[str, str]:
     """The query parameters, each at most once and each one ``allowed``."""
     params: dict[str, str] = {}
     for field in environ.get('QUERY_STRING', '').split('&'):
         if not field:
             continue
-        raw_name, _, raw_value = field.partition('=')
-        try:
-            name = _unquote(raw_name)
-        except UnicodeError:
-            raise bad_request('a query parameter name is not valid '
-                              'UTF-8') from None
-        try:
-            value = _unquote(raw_value)
-        except UnicodeError:
-            raise bad_request('query parameter %s is not valid UTF-8' %
-                              _shown(name)) from None
+        name, value = _decode_field(field)
         if name in params:
             raise bad_request('query parameter %s is given more than once'
                               % _shown(name))
@@ -160,17 +166,7 @@ def query_lists(environ: dict, allowed: Iterable[str],
     out: dict[str, str | list[str]] = {}
     fields = [f for f in environ.get('QUERY_STRING', '').split('&') if f]
     for field in fields:
-        raw_name, _, raw_value = field.partition('=')
-        try:
-            name = _unquote(raw_name)
-        except UnicodeError:
-            raise bad_request('a query parameter name is not valid '
-                              'UTF-8') from None
-        try:
-            value = _unquote(raw_value)
-        except UnicodeError:
-            raise bad_request('query parameter %s is not valid UTF-8' %
-                              _shown(name)) from None
+        name, value = _decode_field(field)
         if name not in allowed:
             raise bad_request('unknown query parameter %s; this route takes '
                               '%s' % (_shown(name), ', '.join(allowed)))

@@ -76,5 +76,10 @@ if [ $((passed + failed)) -eq 0 ]; then
     rc=1
     [ "$failed" -ne 0 ] || failed=1
 fi
+if [ "$failed" -ne 0 ]; then
+    # the ids again, after the (long) failure details and the totals
+    echo "failing tests:"
+    stestr failing --list 2>/dev/null | sed 's/^/  /' || true
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$rc"

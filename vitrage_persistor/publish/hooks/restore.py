@@ -70,6 +70,11 @@ class Restored:
         self.event_id = None
 
 
+def one_line(exc: Exception) -> str:
+    """An exception's text on one line (drivers' messages span several)."""
+    return ' '.join(str(exc).split())
+
+
 def handover_path(master_pid: int) -> str:
     """The graph the main process hands to its workers."""
     return os.path.join(tempfile.gettempdir(),
@@ -142,7 +147,7 @@ class Restore:
         except Exception as exc:
             LOG.warning('restore: cannot read the persistor configuration '
                         '%s (%s); starting as vitrage-graph does',
-                        self.config_file, exc)
+                        self.config_file, one_line(exc))
             return None
         start = time.monotonic()
         try:
@@ -155,7 +160,7 @@ class Restore:
         except Exception as exc:
             LOG.warning('restore: the persistor store is unusable (%s: '
                         '%s); starting as vitrage-graph does',
-                        type(exc).__name__, exc)
+                        type(exc).__name__, one_line(exc))
             return None
         finally:
             store.dispose()
@@ -214,9 +219,14 @@ class Restore:
                     raise RuntimeError('no graph from the main process in '
                                        '%s' % path)
                 time.sleep(0.05)
+            start = time.monotonic()
             with open(path) as f:
                 fill(worker._entity_graph, json.load(f))
             worker._entity_graph.ready = True
+            LOG.info('restore: worker %d loaded %d vertices from the main '
+                     'process\'s hand-over in %.2fs', os.getpid(),
+                     worker._entity_graph.num_vertices(),
+                     time.monotonic() - start)
 
         _PERSISTENCY.query_recent_snapshot = query_recent_snapshot
         _INIT._restart_from_stored_graph = restart_from_stored_graph

@@ -132,6 +132,8 @@ class Replayer:
         # (snapshot id, max_event_id) -> largest event id up to which it
         # had no late event: later checks only read the events since
         self._clean_upto: dict[tuple[int, int], int] = {}
+        # snapshots of another processor, said once each
+        self._foreign_told: set[int] = set()
 
     def new_processor(self, document: dict | None = None):
         try:
@@ -169,6 +171,11 @@ class Replayer:
         by_id = {m['id']: m for m in metas}
         for meta in sorted(metas, key=_covers, reverse=True):
             if meta['processor'] != self.processor_name:
+                if meta['id'] not in self._foreign_told:
+                    self._foreign_told.add(meta['id'])
+                    LOG.info('snapshot %d skipped: made by %s, this is %s; '
+                             'its events are replayed instead', meta['id'],
+                             meta['processor'], self.processor_name)
                 continue
             covers = _covers(meta)
             if until is not None and covers > until:

@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 
 import fixtures
@@ -118,6 +119,48 @@ def bench_agent(state_dir: str, transport_url: str, db_url: str):
     return agent.start(), config
 
 
+def doctor_notifier(transport_url: str):
+    """Send what ``vitrage event post`` sends, straight to vitrage-graph.
+
+    An oslo.messaging notifier on Vitrage's own exchange and
+    ``vitrage_notifications`` topic, for the benchmarks that push
+    thousands of events (``vitrage-api`` would add an RPC call each).
+    ``.send(name, host)`` raises a doctor alarm called ``name`` on
+    ``host``; each new name makes a new alarm vertex.
+    """
+    import datetime
+
+    import oslo_messaging
+    from oslo_config import cfg
+    from oslo_messaging import opts as messaging_opts
+
+    conf = cfg.ConfigOpts()
+    for group, options in messaging_opts.list_opts():
+        conf.register_opts(list(options), group=group)
+    conf.set_override('control_exchange', 'vitrage')
+    transport = oslo_messaging.get_notification_transport(
+        conf, url=transport_url)
+    notifier = oslo_messaging.Notifier(
+        transport, driver='messagingv2', publisher_id='bench',
+        topics=['vitrage_notifications'])
+
+    class Doctor:
+        def send(self, name: str, host: str = 'host-1') -> None:
+            notifier.info({}, 'vitrage.custom.event.down', {
+                'type': name,
+                'time': datetime.datetime.now(datetime.UTC).strftime(
+                    '%Y-%m-%dT%H:%M:%S.%f'),
+                'details': {'hostname': host, 'source': 'bench',
+                            'cause': 'link-down', 'severity': 'critical',
+                            'status': 'down', 'monitor_id': 'bench',
+                            'monitor_event_id': name}})
+
+        def close(self) -> None:
+            transport.cleanup()
+
+    return Doctor()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -172,6 +215,13 @@ class VitrageStack(fixtures.Fixture):
         os.makedirs(self.log_dir, exist_ok=True)
         self.values_dir = os.path.join(etc, 'datasources_values')
         self.config_file = os.path.join(self.state_dir, 'vitrage.conf')
+        self._static_dir = static_dir
+        self._etc = etc
+        self._write_config()
+        self._run('vitrage-dbsync')
+        self.start()
+
+    def _write_config(self) -> None:
         with open(self.config_file, 'w') as f:
             f.write(
                 '[DEFAULT]\ntransport_url = %(url)s\nlog_dir = %(logs)s\n'
@@ -190,11 +240,14 @@ class VitrageStack(fixtures.Fixture):
                                        sorted(self.hooks_options.items())),
                     'url': self.transport_url, 'logs': self.log_dir,
                     'db_user': 'root', 'db': self.db_name,
-                    'static': static_dir, 'values': self.values_dir,
-                    'paste': os.path.join(etc, 'api-paste.ini'),
+                    'static': self._static_dir, 'values': self.values_dir,
+                    'paste': os.path.join(self._etc, 'api-paste.ini'),
                     'port': self.port, 'hooks': self.hooks})
-        self._run('vitrage-dbsync')
-        self.start()
+
+    def reconfigure(self, **hooks_options) -> None:
+        """Change ``[persistor_hooks]`` options for the next start."""
+        self.hooks_options.update(hooks_options)
+        self._write_config()
 
     @staticmethod
     def _mysql(statement: str) -> None:
@@ -273,12 +326,27 @@ class VitrageStack(fixtures.Fixture):
 
     def vitrage_db_count(self, table: str) -> int:
         """Rows in one of Vitrage's own tables."""
+        # a fixed table name of Vitrage's schema, not input
+        return self.vitrage_db_rows(
+            'SELECT COUNT(*) FROM %s' % table)[0][0]  # noqa: S608
+
+    def alarm_count(self) -> int:
+        """Alarms vitrage-api counts (one HTTP call, admin in noauth)."""
+        request = urllib.request.Request(
+            self.endpoint + '/v1/alarm/count/?all_tenants=true',
+            headers={'X-User-Id': 'admin', 'X-Project-Id': 'admin',
+                     'X-Roles': 'admin'})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return sum(json.load(response).values())
+
+    def vitrage_db_rows(self, statement: str, args=None) -> list:
+        """Rows of a query on Vitrage's own database."""
         conn = pymysql.connect(host='127.0.0.1', user='root', password='',
                                database=self.db_name)
         try:
             with conn.cursor() as cursor:
-                cursor.execute('SELECT COUNT(*) FROM %s' % table)
-                return cursor.fetchone()[0]
+                cursor.execute(statement, args)
+                return list(cursor.fetchall())
         finally:
             conn.close()
 

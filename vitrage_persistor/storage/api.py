@@ -19,6 +19,7 @@ second row. Reads are keyset-paginated in replay order, so memory stays
 bounded whatever the history length.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -28,6 +29,8 @@ from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from oslo_config import cfg
+from oslo_db import api as db_api
+from oslo_db import exception as db_exception
 from oslo_log import log
 from oslo_utils import timeutils
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -63,6 +66,11 @@ EVENT = models.Event.__table__
 SNAPSHOT = models.GraphSnapshot.__table__
 QUARANTINE = models.QuarantinedEvent.__table__
 AGENT_REPORT = models.AgentReport.__table__
+
+# oslo.db's default for [database] db_max_retries: the agent's deadlock
+# retry is always bounded, so a negative value ("forever" for oslo.db's
+# legacy DB API) means this many.
+_DEFAULT_DEADLOCK_RETRIES = 20
 
 
 def _insert_ignore(dialect_name: str, table: sa.Table):
@@ -370,7 +378,58 @@ class Store:
         ``message_id`` with another payload. Those are not dropped: each
         becomes a ``conflicting_duplicate`` quarantine row in the same
         transaction, keyed by the id and a digest of its payload.
+
+        A transaction that fails with a deadlock is rolled back and run
+        again (:meth:`_deadlock_retry`): InnoDB reports a deadlock between
+        two writers of the same ``message_id``, and Galera reports its
+        certification failure (the same row committed first through
+        another node) as one. The retry's insert-ignore then finds the
+        row, so each event is still stored once.
         """
+        attempts = 0
+
+        def write():
+            nonlocal attempts
+            attempts += 1
+            return self._add_batch_once(events, quarantined)
+
+        try:
+            result = self._deadlock_retry(write)()
+        except db_exception.DBDeadlock:
+            LOG.warning('batch of %d events and %d quarantine rows still '
+                        'deadlocked after %d attempts; giving up on it',
+                        len(events), len(quarantined), attempts)
+            raise
+        if attempts > 1:
+            LOG.warning('batch of %d events and %d quarantine rows '
+                        'committed after %d deadlock or certification '
+                        'failure retries', len(events), len(quarantined),
+                        attempts - 1)
+        return dataclasses.replace(result, retries=attempts - 1)
+
+    def _deadlock_retry(self, function):
+        """``function`` wrapped in oslo.db's retry, for deadlocks only.
+
+        Bounded by ``[database] db_max_retries`` (a negative value counts
+        as oslo.db's default, 20), waiting ``db_retry_interval`` seconds
+        first, then a random time up to twice the previous one (oslo.db
+        adds jitter on deadlocks so that two writers do not collide
+        again), at most ``db_max_retry_interval``.
+        """
+        db = self.conf.database
+        retries = db.db_max_retries
+        if retries < 0:
+            retries = _DEFAULT_DEADLOCK_RETRIES
+        return db_api.wrap_db_retry(
+            max_retries=retries, retry_interval=db.db_retry_interval,
+            inc_retry_interval=db.db_inc_retry_interval,
+            max_retry_interval=db.db_max_retry_interval,
+            retry_on_deadlock=True)(function)
+
+    def _add_batch_once(self, events: Sequence[records.EventRecord],
+                        quarantined: Sequence[records.QuarantineRecord]
+                        ) -> records.BatchResult:
+        """One attempt of :meth:`add_batch`: one transaction."""
         now = timeutils.utcnow()
         unique: dict[str, records.EventRecord] = {}
         conflicting: list[records.EventRecord] = []

@@ -516,6 +516,20 @@ class Store:
                 return
             cursor = page[-1].id
 
+    def count_events_between(self, after_id: int, until_id: int) -> int:
+        """How many rows have ``after_id < id <= until_id`` (one count)."""
+        with self._reader() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(
+                EVENT).where(EVENT.c.id > after_id,
+                             EVENT.c.id <= until_id)).scalar() or 0
+
+    def event_ids_between(self, after_id: int, until_id: int) -> list[int]:
+        """The ids of the rows with ``after_id < id <= until_id``."""
+        with self._reader() as conn:
+            return list(conn.execute(sa.select(EVENT.c.id).where(
+                EVENT.c.id > after_id, EVENT.c.id <= until_id)
+                .order_by(EVENT.c.id)).scalars())
+
     def get_event(self, event_id: int,
                   projects: Sequence[str | None] | None = None
                   ) -> records.StoredEvent | None:
@@ -795,12 +809,14 @@ class Store:
 
     def get_events_by_ids(self, ids: Sequence[int]
                           ) -> list[records.StoredEvent]:
-        if not ids:
-            return []
+        ids = list(ids)
+        found = []
         with self._reader() as conn:
-            rows = conn.execute(sa.select(EVENT).where(
-                EVENT.c.id.in_(list(ids))).order_by(EVENT.c.id))
-            return [_stored_event(r) for r in rows]
+            for start in range(0, len(ids), _IN_CHUNK):
+                rows = conn.execute(sa.select(EVENT).where(
+                    EVENT.c.id.in_(ids[start:start + _IN_CHUNK])))
+                found += [_stored_event(r) for r in rows]
+        return sorted(found, key=lambda e: e.id)
 
     def get_snapshot(self, snapshot_id: int) -> records.Snapshot | None:
         with self._reader() as conn:

@@ -44,6 +44,26 @@ class TestConcurrentWritersMariaDB(func_fixtures.OpportunisticDB,
         self.config(db_retry_interval=0.05, db_max_retry_interval=0.5,
                     group='database')
 
+    @staticmethod
+    def _race(stores, orders):
+        """Both stores write their batch at the same moment."""
+        barrier = threading.Barrier(len(stores))
+        results, errors = [None] * len(stores), []
+
+        def write(n):
+            try:
+                barrier.wait(10)
+                results[n] = stores[n].add_batch(orders[n])
+            except Exception as exc:  # reported by the caller
+                errors.append(exc)
+        threads = [threading.Thread(target=write, args=(n,))
+                   for n in range(len(stores))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        return results, errors
+
     def test_same_ids_in_opposite_orders(self):
         stores = [api.Store(self.conf), api.Store(self.conf)]
         for store in stores:
@@ -55,22 +75,7 @@ class TestConcurrentWritersMariaDB(func_fixtures.OpportunisticDB,
             batch = [test_records.make_event(round_ * BATCH + i)
                      for i in range(BATCH)]
             expected += [e.message_id for e in batch]
-            orders = [batch, batch[::-1]]
-            barrier = threading.Barrier(2)
-            results, errors = [None, None], []
-
-            def write(n):
-                try:
-                    barrier.wait(10)
-                    results[n] = stores[n].add_batch(orders[n])
-                except Exception as exc:  # reported below
-                    errors.append(exc)
-            threads = [threading.Thread(target=write, args=(n,))
-                       for n in (0, 1)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(120)
+            results, errors = self._race(stores, [batch, batch[::-1]])
             self.assertEqual([], errors)
             self.assertEqual(BATCH, sum(r.stored for r in results))
             self.assertEqual(BATCH, sum(r.duplicates for r in results))

@@ -122,7 +122,7 @@ class GapContract:
         follower = self._follower()
         for i in range(0, 300, 100):
             self.store.add_batch(recs[i:i + 100])
-            poll_until(follower, lambda: follower.applied == i + 100)
+            poll_until(follower, lambda n=i + 100: follower.applied == n)
         self.assertEqual(0, follower.open_gaps)
         self.assertEqual(set(), follower.window_ids)
         self.assertEqual(0, follower.store.calls['count_events_between'])

@@ -109,12 +109,13 @@ EOF
 }
 
 wait_node() {
-    # wait_node <n> <seconds>: node n is synced, ready, and sees 3 nodes.
-    local n=$1 deadline
+    # wait_node <n> <seconds>: node n is ready and synced with the others.
+    local n=$1 deadline ready state
     deadline=$(( $(date +%s) + $2 ))
     while true; do
-        if [ "$(wsrep_var "$n" wsrep_ready)" = "ON" ] &&
-           [ "$(wsrep_var "$n" wsrep_local_state_comment)" = "Synced" ]; then
+        ready=$(wsrep_var "$n" wsrep_ready)
+        state=$(wsrep_var "$n" wsrep_local_state_comment)
+        if [ "$ready" = "ON" ] && [ "$state" = "Synced" ]; then
             return 0
         fi
         if ! is_running "$n" && [ -f "$(node_dir "$n")/mysqld.pid" ]; then
@@ -245,8 +246,8 @@ bootstrap() {
         launch 1 --wsrep-new-cluster
         wait_node 1 120
         client 1 "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
-                  GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1'
-                  WITH GRANT OPTION;"
+            GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1'
+            WITH GRANT OPTION;"
         stop_node 1
         for n in "${NODES[@]:1}"; do
             rm -rf "$(node_dir "$n")/data"

@@ -40,6 +40,7 @@ import argparse
 import collections
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -221,6 +222,7 @@ def main() -> int:
                 cluster.drop_database(db)
     finally:
         cluster.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     print('%d events per scenario, batch_size %d, bundles of 20:'
           % (args.n, args.batch_size))
     print('  %-20s %7s %5s %5s %8s %9s %8s %8s' % (

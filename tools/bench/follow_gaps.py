@@ -158,7 +158,8 @@ def main() -> int:
     ap.add_argument('--rate', type=int, default=1000)
     ap.add_argument('--seconds', type=float, default=45)
     ap.add_argument('--gap-timeout', type=float, default=30)
-    ap.add_argument('--db', default='postgresql+psycopg2://postgres@127.0.0.1/postgres',
+    ap.add_argument('--db', default='postgresql+psycopg2://postgres@'
+                    '127.0.0.1/postgres',
                     help='a server URL; a database of its own is made there')
     args = ap.parse_args()
     server = sa.engine.make_url(args.db)

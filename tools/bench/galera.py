@@ -29,6 +29,9 @@ and the rate from the first commit to the last:
 * ``galera kill node``: three agents, one per node through a forwarder
   each (the "VIP"); node 3 is killed (SIGKILL) a third of the way in and
   its forwarder moves to node 1; node 3 then rejoins.
+* ``galera db away 30s``: the same three agents; a third of the way in
+  every forwarder closes for 30 s (the database is unreachable while every
+  agent runs), then they reopen. Its rate includes the 30 s.
 
 Events are published in bundles of 20 by two publisher processes, so the
 broker is not the bottleneck. Usage::
@@ -182,32 +185,40 @@ def main() -> int:
         finally:
             drop_db(SINGLE % '', name)
         scenarios = [
-            ('galera 1 agent', [1], 1, False, False),
-            ('galera 3 agents', [1, 2, 3], 1, False, False),
-            ('galera same ids x2', [1, 2], 2, True, False),
-            ('galera kill node', [1, 2, 3], 1, False, True),
+            ('galera 1 agent', [1], 1, False, None),
+            ('galera 3 agents', [1, 2, 3], 1, False, None),
+            ('galera same ids x2', [1, 2], 2, True, None),
+            ('galera kill node', [1, 2, 3], 1, False, 'kill'),
+            ('galera db away 30s', [1, 2, 3], 1, False, 'outage'),
         ]
-        for label, nodes, vhosts, same, kill_node in scenarios:
+        for label, nodes, vhosts, same, fault in scenarios:
             db = cluster.create_database()
             proxies = []
             try:
-                if kill_node:
+                if fault:
                     proxies = [func_fixtures.TcpProxy(
                         '127.0.0.1', cluster.port(node)).start()
                         for node in nodes]
                     urls = [(node, cluster.url(node, db, port=p.port))
                             for node, p in zip(nodes, proxies, strict=True)]
-
-                    def kill(proxy=proxies[-1]):
-                        # node 3 dies; its forwarder moves to node 1
-                        cluster.kill(3)
-                        proxy.close()
-                        proxy.target = ('127.0.0.1', cluster.port(1))
-                        proxy.reopen()
-                    kill_fn = kill
                 else:
                     urls = [(node, cluster.url(node, db)) for node in nodes]
-                    kill_fn = None
+
+                def kill(proxy=proxies[-1] if proxies else None):
+                    # node 3 dies; its forwarder moves to node 1
+                    cluster.kill(3)
+                    proxy.close()
+                    proxy.target = ('127.0.0.1', cluster.port(1))
+                    proxy.reopen()
+
+                def outage(proxies=proxies):
+                    # every agent loses the database for 30 s
+                    for p in proxies:
+                        p.close()
+                    time.sleep(30)
+                    for p in proxies:
+                        p.reopen()
+                kill_fn = {'kill': kill, 'outage': outage}.get(fault)
                 # migrate through node 1 even when agent 1 goes through a
                 # forwarder
                 migration.upgrade(make_store(cluster.url(1, db)))
@@ -217,7 +228,7 @@ def main() -> int:
             finally:
                 for p in proxies:
                     p.close()
-                if kill_node:
+                if fault == 'kill':
                     cluster.start_node(3)
                 cluster.drop_database(db)
     finally:

@@ -16,8 +16,9 @@ A :class:`Host` is what a deployment's agent host is, as far as the
 network goes: its own network stack (``ip netns``), one link to the
 controller (a veth pair: ``10.<p>.<n>.1`` on the controller's side,
 ``10.<p>.<n>.2`` inside, ``p`` from the test process's pid so that
-parallel test workers don't share a subnet), and nothing else. The broker and the database
-listen on 127.0.0.1 on this machine, which a namespace can't reach, so
+parallel test workers don't share a subnet), and nothing else. The
+broker and the database listen on 127.0.0.1 on this machine, which a
+namespace can't reach, so
 each host gets its own :class:`~fixtures.TcpProxy` per server, bound to
 its link's controller-side address: all of that host's traffic crosses
 its veth, and :meth:`Host.cut` (the veth down) cuts that host off and

@@ -144,4 +144,3 @@ class HistoryHandlers:
         result = self._target(q)
         return self._json_any(graph_elements(
             result, self.conf.api.page_layout_max_vertices))
-

@@ -158,8 +158,10 @@ class TestBoundedLayout(base.TestCase):
 
 
 class TestKeystoneMode(base.TestCase):
-    """A browser sends no token when it opens the page: the files are
-    public; the data routes answer 401 without a token."""
+    """A browser sends no token when it opens the page.
+
+    So the files are public; the data routes answer 401 without a token.
+    """
 
     def test_page_public_data_protected(self):
         self.config(auth_strategy='keystone', group='api')

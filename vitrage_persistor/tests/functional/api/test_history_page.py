@@ -124,7 +124,7 @@ class TestHistoryPageInChromium(func_fixtures.OpportunisticDB,
         browser = pw.chromium.launch(executable_path=CHROMIUM,
                                      headless=True)
         self.addCleanup(browser.close)
-        page = browser.new_page(viewport={'width': 1280, 'height': 800},
+        page = browser.new_page(viewport={'width': 1200, 'height': 760},
                                 device_scale_factor=1)
         page.set_default_timeout(TIMEOUT_MS)
         self.console = []
@@ -181,9 +181,10 @@ class TestHistoryPageInChromium(func_fixtures.OpportunisticDB,
           };
         }""")
 
-    def _screenshot(self, name):
+    def _screenshot(self, name, whole=False):
         path = os.path.join(self.state_dir, name)
-        png = self.browser_page.locator('#graph').screenshot(path=path)
+        png = (self.browser_page if whole else self.browser_page.locator(
+            '#graph')).screenshot(path=path)
         self.addDetail(name, content.Content(
             content.ContentType('image', 'png'), lambda: [png]))
         keep = os.environ.get('VP_SCREENSHOT_DIR')
@@ -295,6 +296,7 @@ class TestHistoryPageInChromium(func_fixtures.OpportunisticDB,
                       {tuple(e) for e in drawn['rca_edges']})
         self.assertIn('causes', page.locator('#rca').inner_text())
         self._screenshot('rca.png')
+        self._screenshot('page.png', whole=True)  # the docs' picture
 
         # 4. the type filter leaves the vertices of that type
         page.locator('#type-filter').select_option('nova.instance')

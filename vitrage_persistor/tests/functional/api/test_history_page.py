@@ -85,10 +85,13 @@ async ([png, palette]) => {
 """
 
 
-class TestHistoryPageInChromium(func_fixtures.OpportunisticDB,
-                                replay_base.ReplayTestCase):
+class HistoryPageBase(func_fixtures.OpportunisticDB,
+                      replay_base.ReplayTestCase):
+    """The API under uWSGI on PostgreSQL with the RCA history, a browser."""
 
     FIXTURE = test_fixtures.PostgresqlOpportunisticFixture
+    API_OPTS: dict = {}
+    token = None
 
     def setUp(self):
         super().setUp()
@@ -96,12 +99,17 @@ class TestHistoryPageInChromium(func_fixtures.OpportunisticDB,
         self.history = rca_history.build(self.conf)
         self.store.add_batch(self.history.records)
         config = server.write_config(
-            os.path.join(self.state_dir, 'api.conf'), self.db_url)
+            os.path.join(self.state_dir, 'api.conf'), self.db_url,
+            **self.API_OPTS)
         with open(config, 'a') as f:
             f.write('[replay]\ndatasources_values_dir = %s\n'
                     % self.values_dir)
+            f.write(self.extra_config())
         self.api = self.useFixture(server.UwsgiAPI(
             config, os.path.join(self.state_dir, 'uwsgi.log')))
+
+    def extra_config(self) -> str:
+        return ''
 
     def _missing(self, what):
         if _in_ci():
@@ -138,7 +146,8 @@ class TestHistoryPageInChromium(func_fixtures.OpportunisticDB,
     # -- helpers -----------------------------------------------------------
 
     def _api_json(self, path):
-        status, body = self.api.get(path)
+        status, body = self.api.get(
+            path, {'X-Auth-Token': self.token} if self.token else None)
         self.assertEqual(200, status, body[:2000])
         return json.loads(body)
 
@@ -219,7 +228,9 @@ class TestHistoryPageInChromium(func_fixtures.OpportunisticDB,
         # not blank: a graph, not only the white background
         self.assertLess(colours['white'], colours['total'] * 0.995, colours)
 
-    # -- the test ----------------------------------------------------------
+
+class TestHistoryPageInChromium(HistoryPageBase):
+    """Graphviz's layout: the slider, the diff, the RCA, the filters."""
 
     def test_slider_diff_and_rca_show_what_the_api_returns(self):
         h, page = self.history, self.browser_page
@@ -309,3 +320,85 @@ class TestHistoryPageInChromium(func_fixtures.OpportunisticDB,
             sorted(shown))
         self.assertEqual([], [m for m in self.console
                               if m.startswith('error')])
+
+
+class TestHistoryPageBrowserLayout(HistoryPageBase):
+    """Above [api] page_layout_max_vertices cytoscape.js lays it out."""
+
+    API_OPTS = {'page_layout_max_vertices': 0}
+
+    def test_the_browser_lays_out_the_same_graph(self):
+        page, during = self.browser_page, self._time('during')
+        page.goto(self.api.url + '/v1/history#at=' + during)
+        self._wait_shown(during)
+        new, drawn = self._check_drawn_is_api_graph(during)
+        self.assertIn('page_layout_max_vertices = 0',
+                      page.locator('#counts').inner_text())
+        graph = self._api_json('/v1/history/graph?at=' + during)
+        self.assertEqual('browser', graph['layout'])
+        self.assertFalse(any('position' in e for e in graph['elements']))
+        # breadthfirst spreads the vertices: no two on the same spot
+        spots = page.evaluate(
+            '() => window.historyPage.cy.nodes().map('
+            'n => [Math.round(n.position("x")), '
+            'Math.round(n.position("y"))].join())')
+        self.assertEqual(len(new), len(set(spots)))
+        png, colours = self._screenshot('browser-layout.png')
+        self._check_screenshot_shows(new, colours)
+
+
+class TestHistoryPageKeystone(HistoryPageBase):
+    """keystone mode: the page opens, asks for a token, then draws."""
+
+    API_OPTS = {'auth_strategy': 'keystone'}
+
+    def extra_config(self):
+        from vitrage_persistor.tests.functional.api import test_tempest
+        self.keystone = self.useFixture(test_tempest.Keystone(
+            self.state_dir))
+        info = self.keystone.info
+        return ('[keystone_authtoken]\nwww_authenticate_uri = %s\n'
+                'auth_url = %s\nauth_type = password\nusername = admin\n'
+                'password = %s\nproject_name = admin\n'
+                'user_domain_id = default\nproject_domain_id = default\n'
+                'region_name = %s\n' % (
+                    info['auth_url'], info['auth_url'], info['password'],
+                    info['region']))
+
+    def _admin_token(self):
+        from keystoneauth1 import session
+        from keystoneauth1.identity import v3
+        info = self.keystone.info
+        auth = v3.Password(auth_url=info['auth_url'], username='admin',
+                           password=info['password'], project_name='admin',
+                           user_domain_id='default',
+                           project_domain_id='default')
+        return session.Session(auth=auth).get_token()
+
+    def test_token_typed_into_the_page(self):
+        page, during = self.browser_page, self._time('during')
+        page.goto(self.api.url + '/v1/history#at=' + during)
+        page.wait_for_function(
+            '() => document.body.dataset.state === "error"')
+        self.assertIn('needs a Keystone token',
+                      page.locator('#status').inner_text())
+        page.locator('#token').fill('not-a-token')
+        page.locator('#token').press('Enter')
+        page.wait_for_function(
+            '() => document.body.dataset.state === "error"')
+        self.token = self._admin_token()
+        page.locator('#token').fill(self.token)
+        page.locator('#token').press('Enter')
+        self._wait_shown(during)
+        self._check_drawn_is_api_graph(during)
+        # the RCA route takes the same token
+        box = page.locator('#graph').bounding_box()
+        where = page.evaluate(
+            'id => window.historyPage.cy.getElementById(id)'
+            '.renderedPosition()', self.history.deduced_alarm)
+        page.mouse.click(box['x'] + where['x'], box['y'] + where['y'])
+        page.wait_for_function('a => document.body.dataset.rca === a',
+                               arg=self.history.deduced_alarm)
+        # kept in the tab: a reload needs no typing
+        page.reload()
+        self._wait_shown(during)

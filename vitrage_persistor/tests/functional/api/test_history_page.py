@@ -382,10 +382,17 @@ class TestHistoryPageKeystone(HistoryPageBase):
             '() => document.body.dataset.state === "error"')
         self.assertIn('needs a Keystone token',
                       page.locator('#status').inner_text())
+        # a wrong token: refused again (the state is reset first, so the
+        # wait sees this answer, not the one before)
+        page.evaluate('() => { document.body.dataset.state = "typed"; '
+                      'document.getElementById("status").textContent = ""; '
+                      '}')
         page.locator('#token').fill('not-a-token')
         page.locator('#token').press('Enter')
         page.wait_for_function(
             '() => document.body.dataset.state === "error"')
+        self.assertIn('needs a Keystone token',
+                      page.locator('#status').inner_text())
         self.token = self._admin_token()
         page.locator('#token').fill(self.token)
         page.locator('#token').press('Enter')

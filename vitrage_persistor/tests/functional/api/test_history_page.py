@@ -318,6 +318,19 @@ class TestHistoryPageInChromium(HistoryPageBase):
             sorted(vid for vid, p in new.items()
                    if p.get('vitrage_type') == 'nova.instance'),
             sorted(shown))
+        # and the tenant filter, those of the instance's project among them
+        project = new[h.instance]['project_id']
+        self.assertTrue(project)
+        page.locator('#tenant-filter').select_option(project)
+        shown = page.evaluate(
+            '() => window.historyPage.cy.nodes().not(".hidden")'
+            '.map(n => n.id())')
+        self.assertEqual(
+            sorted(vid for vid, p in new.items()
+                   if p.get('vitrage_type') == 'nova.instance'
+                   and p.get('project_id') == project),
+            sorted(shown))
+        self.assertIn(h.instance, shown)
         self.assertEqual([], [m for m in self.console
                               if m.startswith('error')])
 

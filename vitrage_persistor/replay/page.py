@@ -18,7 +18,8 @@ the file works offline and needs no build step. Node positions come
 from Graphviz's ``dot`` when it is installed, so the page and the SVG
 show the same layout; without it, or above the bound a server sets
 (:func:`bounded_layout`), cytoscape's own ``breadthfirst`` layout places
-them. The history page (``api/history_page.py``) draws the same elements. Styles and the legend are the ones of
+them. The history page (``api/history_page.py``) draws the same
+elements. Styles and the legend are the ones of
 :mod:`vitrage_persistor.replay.drawing`. Click a vertex for its
 properties; scroll to zoom, drag to pan.
 """

@@ -17,7 +17,7 @@
   var API = document.body.dataset.api;    // e.g. "/v1/"
   var MAX_TIME_PAGES = 20;                // slider stops read at most
   var EVEN_STOPS = 1000;                  // stops when history is longer
-  var GRID_ABOVE = 5000;                  // vertices: grid, not a tree
+  var LARGE = 5000;                       // vertices: a grid, fewer labels
   var DEBOUNCE_MS = 150;
 
   var el = function (id) { return document.getElementById(id); };
@@ -108,59 +108,125 @@
 
   // -- the graph -------------------------------------------------------
 
-  var cy = cytoscape({
-    container: el('graph'),
-    wheelSensitivity: 0.3,
-    style: [
-      {selector: 'node', style: {
-        'label': 'data(label)', 'text-wrap': 'wrap', 'font-size': 9,
-        'text-valign': 'bottom', 'text-margin-y': 3,
-        'shape': 'data(shape)', 'background-color': 'data(fill)',
-        'border-color': 'data(line)', 'border-width': 1.5,
-        'border-style': 'data(dashed)', 'color': 'data(text)',
-        'width': 26, 'height': 26}},
-      {selector: 'edge', style: {
-        'label': 'data(label)', 'font-size': 7, 'color': 'data(line)',
-        'text-background-color': '#fff', 'text-background-opacity': 0.8,
-        'curve-style': 'bezier', 'target-arrow-shape': 'triangle',
-        'line-color': 'data(line)', 'target-arrow-color': 'data(line)',
-        'width': 'data(width)', 'line-style': 'data(dashed)'}},
-      {selector: '.hidden', style: {'display': 'none'}},
-      {selector: 'node.diff-added', style: {
-        'border-color': '#2e7d32', 'border-width': 6}},
-      {selector: 'node.diff-changed', style: {
-        'border-color': '#ef6c00', 'border-width': 6}},
-      {selector: 'edge.diff-added', style: {
-        'line-color': '#2e7d32', 'target-arrow-color': '#2e7d32',
-        'width': 4}},
-      {selector: 'edge.diff-changed', style: {
-        'line-color': '#ef6c00', 'target-arrow-color': '#ef6c00',
-        'width': 4}},
-      {selector: '.rca', style: {
-        'underlay-color': '#1565c0', 'underlay-opacity': 0.3,
-        'underlay-padding': 8}},
-      {selector: ':selected', style: {
-        'border-width': 4, 'border-color': '#1565c0'}}
-    ]
-  });
+  var STYLE = [
+    {selector: 'node', style: {
+      'label': 'data(label)', 'text-wrap': 'wrap', 'font-size': 9,
+      'text-valign': 'bottom', 'text-margin-y': 3,
+      'shape': 'data(shape)', 'background-color': 'data(fill)',
+      'border-color': 'data(line)', 'border-width': 1.5,
+      'border-style': 'data(dashed)', 'color': 'data(text)',
+      'width': 26, 'height': 26}},
+    {selector: 'edge', style: {
+      'label': 'data(label)', 'font-size': 7, 'color': 'data(line)',
+      'text-background-color': '#fff', 'text-background-opacity': 0.8,
+      'curve-style': 'bezier', 'target-arrow-shape': 'triangle',
+      'line-color': 'data(line)', 'target-arrow-color': 'data(line)',
+      'width': 'data(width)', 'line-style': 'data(dashed)'}}
+  ];
+  // Above LARGE vertices, measuring and drawing every label, arrow and
+  // curve takes the browser minutes: straight edges, and labels only on
+  // what is selected or highlighted (measured: doc/source/api.rst).
+  var LARGE_STYLE = [
+    {selector: 'node', style: {'label': ''}},
+    {selector: 'edge', style: {
+      'label': '', 'curve-style': 'haystack', 'target-arrow-shape': 'none'}},
+    {selector: 'node:selected, node.rca, node.diff-added, node.diff-changed',
+     style: {'label': 'data(label)'}}
+  ];
+  var HIGHLIGHT = [
+    {selector: '.hidden', style: {'display': 'none'}},
+    {selector: 'node.diff-added', style: {
+      'border-color': '#2e7d32', 'border-width': 6}},
+    {selector: 'node.diff-changed', style: {
+      'border-color': '#ef6c00', 'border-width': 6}},
+    {selector: 'edge.diff-added', style: {
+      'line-color': '#2e7d32', 'target-arrow-color': '#2e7d32',
+      'width': 4}},
+    {selector: 'edge.diff-changed', style: {
+      'line-color': '#ef6c00', 'target-arrow-color': '#ef6c00',
+      'width': 4}},
+    {selector: '.rca', style: {
+      'underlay-color': '#1565c0', 'underlay-opacity': 0.3,
+      'underlay-padding': 8}},
+    {selector: ':selected', style: {
+      'border-width': 4, 'border-color': '#1565c0'}}
+  ];
+
+  var cy = null;
+
+  // A new cytoscape for each graph: the large-graph options are set at
+  // creation only.
+  function makeGraph(large) {
+    if (cy) { cy.destroy(); }
+    cy = cytoscape({
+      container: el('graph'),
+      wheelSensitivity: 0.3,
+      // a large graph is redrawn from a bitmap while panning or zooming
+      hideEdgesOnViewport: large,
+      textureOnViewport: large,
+      style: STYLE.concat(large ? LARGE_STYLE : [], HIGHLIGHT)
+    });
+    cy.on('tap', 'node, edge', function (evt) {
+      var d = evt.target.data();
+      el('info').textContent = (evt.target.isNode() ? d.id + '\n' : '') +
+        JSON.stringify(d.props, null, 1);
+      if (evt.target.isNode() && d.category === 'ALARM') {
+        loadRca(d.id);
+      }
+    });
+  }
+
+  function gridPositions(elements) {
+    var nodes = elements.filter(function (e) { return e.group === 'nodes'; });
+    var columns = Math.ceil(Math.sqrt(nodes.length));
+    nodes.forEach(function (e, i) {
+      e.position = {x: (i % columns) * 60, y: Math.floor(i / columns) * 60};
+    });
+  }
+
+  // fit() would measure every label; the positions are known already
+  function fitPositions(elements) {
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    elements.forEach(function (e) {
+      if (!e.position) { return; }
+      x0 = Math.min(x0, e.position.x);
+      x1 = Math.max(x1, e.position.x);
+      y0 = Math.min(y0, e.position.y);
+      y1 = Math.max(y1, e.position.y);
+    });
+    if (x0 === Infinity) { return; }
+    var pad = 40, w = cy.width(), h = cy.height();
+    var zoom = Math.min(2, (w - 2 * pad) / Math.max(x1 - x0, 1),
+                        (h - 2 * pad) / Math.max(y1 - y0, 1));
+    cy.viewport({zoom: zoom, pan: {
+      x: (w - zoom * (x0 + x1)) / 2, y: (h - zoom * (y0 + y1)) / 2}});
+  }
 
   function draw(data) {
+    var large = data.vertices > LARGE;
+    makeGraph(large);
+    if (large && data.layout !== 'dot') { gridPositions(data.elements); }
     cy.batch(function () {
-      cy.elements().remove();
       cy.add(data.elements);
       // dot's edge routes, as cytoscape segments (replay/page.py)
-      cy.edges().forEach(function (e) {
-        if (e.data('route')) { e.style(e.data('route')); }
-      });
+      if (!large) {
+        cy.edges().forEach(function (e) {
+          if (e.data('route')) { e.style(e.data('route')); }
+        });
+      }
     });
-    var layout = data.layout === 'dot'
-      ? {name: 'preset', fit: true, padding: 20}
-      : data.vertices > GRID_ABOVE ? {name: 'grid', padding: 20}
-      : {name: 'breadthfirst', directed: true, padding: 20};
-    cy.layout(layout).run();
+    if (large) {
+      fitPositions(data.elements);
+    } else if (data.layout === 'dot') {
+      cy.layout({name: 'preset', fit: true, padding: 20}).run();
+    } else {
+      cy.layout({name: 'breadthfirst', directed: true, padding: 20}).run();
+    }
     el('counts').textContent = data.vertices + ' vertices, ' +
       data.edges + ' edges; layout: ' + (data.layout === 'dot'
-        ? 'Graphviz dot' : 'in the browser (' + data.layout_note + ')');
+        ? 'Graphviz dot' : (large ? 'a grid' : 'cytoscape breadthfirst') +
+        ' in the browser (' + data.layout_note + ')') +
+      (large ? '; labels on selected and highlighted vertices only' : '');
     fillFilters();
     applyFilters();
   }
@@ -214,6 +280,7 @@
   }
 
   function applyFilters() {
+    if (!cy) { return; }
     var type = typeFilter.value, tenant = tenantFilter.value;
     var live = hideDeleted.checked;
     cy.batch(function () {
@@ -282,9 +349,10 @@
   }
 
   function loadDiff() {
+    if (!cy) { return Promise.resolve(); }
     cy.elements().removeClass('diff-added diff-changed');
     delete document.body.dataset.diff;
-    if (!diffOn.checked) {
+    if (!diffOn.checked || shown === null) {
       el('diff').textContent = '(tick "diff against" and pick a ' +
         'second time)';
       return Promise.resolve();
@@ -344,12 +412,6 @@
       .catch(function (err) { el('rca').textContent = err.message; });
   }
 
-  cy.on('tap', 'node, edge', function (evt) {
-    var d = evt.target.data();
-    el('info').textContent = (evt.target.isNode() ? d.id + '\n' : '') +
-      JSON.stringify(d.props, null, 1);
-    if (evt.target.isNode() && d.category === 'ALARM') { loadRca(d.id); }
-  });
 
   // -- controls and the URL fragment ------------------------------------
 
@@ -419,6 +481,9 @@
   }
 
   // for tests and for poking at it in the browser's console
-  window.historyPage = {cy: cy, stops: function () { return stops; }};
+  window.historyPage = {
+    get cy() { return cy; },
+    stops: function () { return stops; }
+  };
   start();
 })();

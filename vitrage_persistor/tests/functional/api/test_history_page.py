@@ -35,13 +35,17 @@ import base64
 import json
 import os
 import shutil
+import time
 import urllib.parse
 
 from oslo_db.sqlalchemy import test_fixtures
 from testtools import content
 
 from vitrage_persistor import wire
+from vitrage_persistor.api import history_page
 from vitrage_persistor.replay import drawing
+from vitrage_persistor.replay import page as page_mod
+from vitrage_persistor.tests import base
 from vitrage_persistor.tests.common import rca_history, replay_base
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.api import server
@@ -85,31 +89,8 @@ async ([png, palette]) => {
 """
 
 
-class HistoryPageBase(func_fixtures.OpportunisticDB,
-                      replay_base.ReplayTestCase):
-    """The API under uWSGI on PostgreSQL with the RCA history, a browser."""
-
-    FIXTURE = test_fixtures.PostgresqlOpportunisticFixture
-    API_OPTS: dict = {}
-    token = None
-
-    def setUp(self):
-        super().setUp()
-        self.browser_page = self._browser()
-        self.history = rca_history.build(self.conf)
-        self.store.add_batch(self.history.records)
-        config = server.write_config(
-            os.path.join(self.state_dir, 'api.conf'), self.db_url,
-            **self.API_OPTS)
-        with open(config, 'a') as f:
-            f.write('[replay]\ndatasources_values_dir = %s\n'
-                    % self.values_dir)
-            f.write(self.extra_config())
-        self.api = self.useFixture(server.UwsgiAPI(
-            config, os.path.join(self.state_dir, 'uwsgi.log')))
-
-    def extra_config(self) -> str:
-        return ''
+class BrowserMixin:
+    """A headless Chromium page, driven by playwright: ``_browser()``."""
 
     def _missing(self, what):
         if _in_ci():
@@ -142,6 +123,33 @@ class HistoryPageBase(func_fixtures.OpportunisticDB,
         self.addDetail('browser-console', content.Content(
             content.UTF8_TEXT, lambda: ['\n'.join(self.console).encode()]))
         return page
+
+
+class HistoryPageBase(BrowserMixin, func_fixtures.OpportunisticDB,
+                      replay_base.ReplayTestCase):
+    """The API under uWSGI on PostgreSQL with the RCA history, a browser."""
+
+    FIXTURE = test_fixtures.PostgresqlOpportunisticFixture
+    API_OPTS: dict = {}
+    token = None
+
+    def setUp(self):
+        super().setUp()
+        self.browser_page = self._browser()
+        self.history = rca_history.build(self.conf)
+        self.store.add_batch(self.history.records)
+        config = server.write_config(
+            os.path.join(self.state_dir, 'api.conf'), self.db_url,
+            **self.API_OPTS)
+        with open(config, 'a') as f:
+            f.write('[replay]\ndatasources_values_dir = %s\n'
+                    % self.values_dir)
+            f.write(self.extra_config())
+        self.api = self.useFixture(server.UwsgiAPI(
+            config, os.path.join(self.state_dir, 'uwsgi.log')))
+
+    def extra_config(self) -> str:
+        return ''
 
     # -- helpers -----------------------------------------------------------
 
@@ -422,3 +430,95 @@ class TestHistoryPageKeystone(HistoryPageBase):
         # kept in the tab: a reload needs no typing
         page.reload()
         self._wait_shown(during)
+
+
+class TestHistoryPageLargeGraph(BrowserMixin, base.TestCase):
+    """Above 5000 vertices: a grid, straight edges, few labels, in seconds.
+
+    No API here: playwright answers the page's requests with the served
+    files and a synthetic graph (a zone, hosts, instances), so the
+    browser's side is measured alone.
+    """
+
+    VERTICES = 6000
+    BUDGET_S = 30  # measured: 1.4 s here, 13 s for 30,000 vertices
+
+    def _graph(self):
+        hosts = self.VERTICES // 20
+        elements = [{'group': 'nodes', 'data': {
+            'id': 'zone', 'label': 'zone', 'shape': 'ellipse',
+            'fill': '#4caf50', 'line': '#37474f', 'text': '#000000',
+            'dashed': 'solid', 'key': 'zone', 'type': 'nova.zone',
+            'category': 'RESOURCE', 'project': None, 'deleted': False,
+            'props': {}}}]
+        for i in range(1, self.VERTICES):
+            kind = 'nova.host' if i <= hosts else 'nova.instance'
+            parent = 'zone' if i <= hosts else 'v%d' % (1 + i % hosts)
+            elements.append({'group': 'nodes', 'data': dict(
+                elements[0]['data'], id='v%d' % i, key='v%d' % i,
+                label='v%d' % i, type=kind)})
+            elements.append({'group': 'edges', 'data': {
+                'id': 'e%d' % i, 'source': parent, 'target': 'v%d' % i,
+                'label': 'contains',
+                'rel': 'contains', 'line': '#546e7a', 'width': 1,
+                'dashed': 'solid', 'deleted': False, 'props': {}}})
+        return {'target': 'now', 'vertices': self.VERTICES,
+                'edges': self.VERTICES - 1, 'layout': 'browser',
+                'layout_note': 'synthetic', 'elements': elements}
+
+    def test_large_graph_is_drawn_in_seconds(self):
+        page = self._browser()
+        when = '2026-01-01T00:00:00.000000Z'
+        files = {
+            '/v1/history': (history_page._static('history.html').decode()
+                            .replace('{{api}}', '/v1/')
+                            .replace('{{legend}}', ''), 'text/html'),
+            '/v1/history/history.js': (history_page._static('history.js'),
+                                       'text/javascript'),
+            '/v1/history/cytoscape.min.js': (page_mod.cytoscape_js(),
+                                             'text/javascript'),
+            '/v1/history/times': (json.dumps({
+                'count': 1, 'oldest': when, 'newest': when,
+                'times': [{'event_id': 1, 'time': when}]}),
+                'application/json'),
+            '/v1/history/graph': (json.dumps(self._graph()),
+                                  'application/json'),
+        }
+
+        def answer(route):
+            path = urllib.parse.urlsplit(route.request.url).path
+            body, ctype = files.get(path, ('', 'text/plain'))
+            route.fulfill(status=200 if path in files else 404, body=body,
+                          content_type=ctype)
+
+        page.route('http://history.test/**', answer)
+        start = time.monotonic()
+        page.goto('http://history.test/v1/history')
+        page.wait_for_function(
+            '() => document.body.dataset.state === "ready"')
+        took = time.monotonic() - start
+        self.addDetail('drawn-in', content.text_content('%.1f s' % took))
+        self.assertLess(took, self.BUDGET_S)
+        drawn = page.evaluate("""() => {
+          const cy = window.historyPage.cy;
+          const spots = new Set(cy.nodes().map(
+            n => n.position('x') + ',' + n.position('y')));
+          return {nodes: cy.nodes().length, spots: spots.size,
+                  labelled: cy.nodes().filter(
+                    n => n.style('label') !== '').length,
+                  extent: cy.extent(), box: cy.nodes().boundingBox(
+                    {includeLabels: false})};
+        }""")
+        self.assertEqual(self.VERTICES, drawn['nodes'])
+        self.assertEqual(self.VERTICES, drawn['spots'])
+        self.assertEqual(0, drawn['labelled'])
+        # the whole grid is in view
+        self.assertLessEqual(drawn['extent']['x1'], drawn['box']['x1'])
+        self.assertGreaterEqual(drawn['extent']['x2'], drawn['box']['x2'])
+        self.assertIn('a grid', page.locator('#counts').inner_text())
+        # a click labels that vertex
+        page.evaluate('() => window.historyPage.cy.getElementById("v7")'
+                      '.select()')
+        self.assertEqual('v7', page.evaluate(
+            '() => window.historyPage.cy.getElementById("v7")'
+            '.style("label")'))

@@ -433,15 +433,17 @@ class TestHistoryPageKeystone(HistoryPageBase):
 
 
 class TestHistoryPageLargeGraph(BrowserMixin, base.TestCase):
-    """Above 5000 vertices: a grid, straight edges, few labels, in seconds.
+    """Above 5000 vertices: a grid, straight edges, labels on demand.
 
     No API here: playwright answers the page's requests with the served
-    files and a synthetic graph (a zone, hosts, instances), so the
-    browser's side is measured alone.
+    files and a synthetic graph (a zone, hosts, instances). The time it
+    took is attached (``drawn-in``; 1.4 s on an idle 2-core machine, see
+    doc/source/api.rst for 30,000 vertices) but not asserted: on a shared
+    machine it says more about the neighbours than about the page. What
+    makes it fast is asserted instead.
     """
 
     VERTICES = 6000
-    BUDGET_S = 30  # measured: 1.4 s here, 13 s for 30,000 vertices
 
     def _graph(self):
         hosts = self.VERTICES // 20
@@ -466,7 +468,7 @@ class TestHistoryPageLargeGraph(BrowserMixin, base.TestCase):
                 'edges': self.VERTICES - 1, 'layout': 'browser',
                 'layout_note': 'synthetic', 'elements': elements}
 
-    def test_large_graph_is_drawn_in_seconds(self):
+    def test_large_graph_mode(self):
         page = self._browser()
         when = '2026-01-01T00:00:00.000000Z'
         files = {
@@ -495,10 +497,10 @@ class TestHistoryPageLargeGraph(BrowserMixin, base.TestCase):
         start = time.monotonic()
         page.goto('http://history.test/v1/history')
         page.wait_for_function(
-            '() => document.body.dataset.state === "ready"')
+            '() => document.body.dataset.state === "ready"',
+            timeout=4 * TIMEOUT_MS)
         took = time.monotonic() - start
         self.addDetail('drawn-in', content.text_content('%.1f s' % took))
-        self.assertLess(took, self.BUDGET_S)
         drawn = page.evaluate("""() => {
           const cy = window.historyPage.cy;
           const spots = new Set(cy.nodes().map(
@@ -506,19 +508,23 @@ class TestHistoryPageLargeGraph(BrowserMixin, base.TestCase):
           return {nodes: cy.nodes().length, spots: spots.size,
                   labelled: cy.nodes().filter(
                     n => n.style('label') !== '').length,
+                  curves: [...new Set(cy.edges().map(
+                    e => e.style('curve-style')))],
                   extent: cy.extent(), box: cy.nodes().boundingBox(
                     {includeLabels: false})};
         }""")
         self.assertEqual(self.VERTICES, drawn['nodes'])
         self.assertEqual(self.VERTICES, drawn['spots'])
         self.assertEqual(0, drawn['labelled'])
+        self.assertEqual(['haystack'], drawn['curves'])
         # the whole grid is in view
         self.assertLessEqual(drawn['extent']['x1'], drawn['box']['x1'])
         self.assertGreaterEqual(drawn['extent']['x2'], drawn['box']['x2'])
         self.assertIn('a grid', page.locator('#counts').inner_text())
         # a click labels that vertex
-        page.evaluate('() => window.historyPage.cy.getElementById("v7")'
-                      '.select()')
+        # (a block: returning the element would serialise the whole graph)
+        page.evaluate('() => { window.historyPage.cy.getElementById("v7")'
+                      '.select(); }')
         self.assertEqual('v7', page.evaluate(
             '() => window.historyPage.cy.getElementById("v7")'
             '.style("label")'))

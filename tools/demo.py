@@ -221,6 +221,9 @@ def main(state_dir: str, values_dir: str) -> int:
     print('persistor: stored %d events (ids %s..%s), %d quarantined' % (
         counts['count'], counts['min_id'], counts['max_id'],
         sum(store.quarantine_summary().values())))
+    # "after" is the last stored event itself: a time past the newest
+    # event makes the replay command warn that history ends earlier
+    times['t3'] = min(times['t3'], counts['newest'])
     store.dispose()
     for key in ('t1', 't2', 't3'):
         times[key] = wire.format_timestamp(times[key])

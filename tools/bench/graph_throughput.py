@@ -15,16 +15,16 @@
 Not a test. The real services run (``tests/functional/service/stack.py``)
 three ways, one after the other in one run, each fed the same ``--events``
 doctor notifications on Vitrage's ``vitrage_notifications`` topic (what
-``vitrage event post`` sends; each raises an alarm on a new host, so the
-processor creates two vertices per event):
+``vitrage event post`` sends; each raises a new doctor alarm, named for
+the event, on the static topology's host-1):
 
 * ``stock``: no hooks, Vitrage's own persistence on (what deployers run);
 * ``hooks``: the collector hook, Vitrage's own persistence on;
 * ``hooks, no vitrage persistence``: the collector hook with
   ``[persistor_hooks] vitrage_persistence = false``.
 
-It reports the rate (first notification sent -> the API shows every new
-vertex) and the CPU seconds vitrage-graph's process group spent per event
+It reports the rate (first notification sent -> vitrage-api counts every
+new alarm) and the CPU seconds vitrage-graph's process group spent per event
 (user + system of the master and its workers, from /proc), each with its
 ratio to ``stock``. The persistor agent stores the hooked runs' events
 into a SQLite file and runs outside the measured process group.
@@ -33,7 +33,6 @@ into a SQLite file and runs outside the measured process group.
 """
 
 import argparse
-import datetime
 import os
 import sys
 import tempfile
@@ -43,10 +42,6 @@ import time
 # oslo.service's threading backend before oslo.messaging imports it
 import vitrage_persistor.cmd  # noqa: F401
 # isort: on
-
-import oslo_messaging  # noqa: E402
-from oslo_config import cfg  # noqa: E402
-from oslo_messaging import opts as messaging_opts  # noqa: E402
 
 from vitrage_persistor.tests.functional import fixtures as func_fixtures  # noqa
 from vitrage_persistor.tests.functional.persistor import helpers  # noqa
@@ -71,50 +66,26 @@ def group_cpu(leader: int) -> float:
     return total / TICK
 
 
-def notifier(url: str):
-    conf = cfg.ConfigOpts()
-    for group, options in messaging_opts.list_opts():
-        conf.register_opts(list(options), group=group)
-    # Vitrage's own default exchange, where vitrage-graph listens
-    conf.set_override('control_exchange', 'vitrage')
-    transport = oslo_messaging.get_notification_transport(conf, url=url)
-    return oslo_messaging.Notifier(transport, driver='messagingv2',
-                                   publisher_id='bench',
-                                   topics=['vitrage_notifications'])
-
-
-def nodes(services) -> int:
-    return len(services.vitrage('topology', 'show', '--all-tenants')
-               ['nodes'])
-
-
 def run_mode(name, hooks, options, args, tmp, rabbit):
     services = stack.VitrageStack(
         tempfile.mkdtemp(prefix='graph-', dir=tmp), instances=('vm-1',),
         hooks=hooks, rabbit=rabbit, hooks_options=options)
     services.setUp()
     try:
-        before = nodes(services)
+        before = services.alarm_count()
         leader = services.procs['graph'].pid
-        send = notifier(rabbit.url)
+        doctor = stack.doctor_notifier(rabbit.url)
         run = '%s-%d' % (name.split(',')[0], time.monotonic_ns())
         cpu0 = group_cpu(leader)
         start = time.monotonic()
         for i in range(args.events):
-            send.info({}, 'vitrage.custom.event.down', {
-                'type': 'compute.host.down',
-                'time': datetime.datetime.now(datetime.UTC).strftime(
-                    '%Y-%m-%dT%H:%M:%S.%f'),
-                'details': {'hostname': 'h-%s-%d' % (run, i),
-                            'source': 'bench', 'cause': 'link-down',
-                            'severity': 'critical', 'status': 'down',
-                            'monitor_id': 'bench',
-                            'monitor_event_id': str(i)}})
-        helpers.wait_for(lambda: nodes(services) >= before + 2 *
-                         args.events, 1800, what='every event processed',
-                         interval=1.0)
+            doctor.send('bench.%s.%d' % (run, i))
+        target = before + args.events
+        helpers.wait_for(lambda: services.alarm_count() >= target, 1800,
+                         what='every event processed', interval=0.5)
         elapsed = time.monotonic() - start
         cpu = group_cpu(leader) - cpu0
+        doctor.close()
         return args.events / elapsed, cpu / args.events
     finally:
         services.cleanUp()
@@ -141,7 +112,7 @@ def main() -> int:
         agent.cleanup()
         rabbit.cleanUp()
     rate0, cpu0 = results['stock']
-    print('vitrage-graph, %d doctor notifications per run (2 vertices '
+    print('vitrage-graph, %d doctor notifications per run (a new alarm '
           'each), one run each:' % args.events)
     print('  %-31s %9s %7s %14s %7s' % ('run', 'events/s', 'ratio',
                                         'cpu ms/event', 'ratio'))

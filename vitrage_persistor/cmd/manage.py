@@ -67,12 +67,14 @@ def _status(conf, store):
     for report in reports:
         totals = report['counters'].get('totals', {})
         print('  %s (last report %s): stored %d, redeliveries %d, '
-              'quarantined %d, dead-lettered %d, conflicting duplicates %d'
+              'quarantined %d, dead-lettered %d, conflicting duplicates %d, '
+              'deadlock retries %d'
               % (report['agent'], report['reported_at'],
                  totals.get('stored', 0), totals.get('duplicates', 0),
                  totals.get('quarantined', 0),
                  totals.get('dead_lettered', 0),
-                 totals.get('conflicting_duplicates', 0)))
+                 totals.get('conflicting_duplicates', 0),
+                 totals.get('deadlock_retries', 0)))
     snapshots = store.list_snapshots()
     print('snapshots: %d' % len(snapshots))
     if snapshots:

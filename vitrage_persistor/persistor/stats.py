@@ -57,7 +57,8 @@ class Stats:
         with self._lock:
             self._add(stored=result.stored, duplicates=result.duplicates,
                       quarantined=sum(reasons.values()), batches=1,
-                      conflicting_duplicates=result.conflicts)
+                      conflicting_duplicates=result.conflicts,
+                      deadlock_retries=result.retries)
             self.quarantine_reasons.update(reasons)
             self.total_reasons.update(reasons)
             for event in events:
@@ -110,13 +111,15 @@ class Stats:
         LOG.info('persistor stats: stored %d (total %d), duplicates %d '
                  '(redeliveries), quarantined %d%s (total %d), '
                  'dead-lettered %d, conflicting duplicates %d, batches %d, '
-                 'requeued %d batches, commit lag avg %.3fs max %.3fs',
+                 'requeued %d batches, deadlock retries %d, commit lag avg '
+                 '%.3fs max %.3fs',
                  iv.get('stored', 0), tot.get('stored', 0),
                  iv.get('duplicates', 0), iv.get('quarantined', 0),
                  ' [%s]' % reasons if reasons else '',
                  tot.get('quarantined', 0), iv.get('dead_lettered', 0),
                  iv.get('conflicting_duplicates', 0), iv.get('batches', 0),
-                 iv.get('requeued_batches', 0), snap['lag_avg'],
+                 iv.get('requeued_batches', 0),
+                 iv.get('deadlock_retries', 0), snap['lag_avg'],
                  snap['lag_max'])
         return snap
 

@@ -21,8 +21,17 @@ stops) it dumps its current graph to ``[replay] dump_path``.
 
 Ids are allocated when a row is inserted, not when it commits, so a
 reader tailing by id can see id 12 before id 11 commits. The follower
-remembers such gaps and keeps fetching them for ``[replay] gap_timeout``
-seconds (an id burnt by a duplicate or a rollback never shows up).
+keeps a *gap window*: the ids from the oldest one it has not seen (and
+has not waited ``[replay] gap_timeout`` seconds for) up to the last one
+it read. It remembers the ids it applied inside the window, and at most
+every :data:`GAP_CHECK_INTERVAL` seconds it counts the rows of the window
+in one query; only when the count differs from its own does it read the
+window's ids and fetch the new rows. The cost of a poll is therefore one
+count over an index range, not a list of missing ids: on Galera, where
+``auto_increment_increment`` is the number of nodes and most ids are
+never used (an id burnt by a duplicate or a rollback never shows up
+either), that list held two thirds of every id read in the last
+``gap_timeout`` seconds, and was sent back to the database on every poll.
 
 Events are applied in replay order within each poll. An event whose
 order key is before one already applied (a late arrival, or a gap that
@@ -52,6 +61,11 @@ from vitrage_persistor.replay import engine, errors, graph_json
 from vitrage_persistor.storage import records
 
 LOG = log.getLogger(__name__)
+
+# Seconds between two checks of the gap window (a count over an id range);
+# a row that commits late is applied at most this much later than if it
+# had committed in id order.
+GAP_CHECK_INTERVAL = 0.5
 
 
 def parse_interval(text: str) -> tuple[int | None, float | None]:
@@ -95,7 +109,15 @@ class Follower:
         self.last_key: records.OrderKey | None = None
         self.last_id = 0
         self.event_count = 0
-        self.gaps: dict[int, float] = {}
+        # The gap window: every id <= floor is applied or given up on;
+        # window_ids are the ids above it that were applied; marks are
+        # (last_id, when it was read), to expire the window's floor.
+        self.floor = 0
+        self.window_ids: set[int] = set()
+        self._window_order: collections.deque = collections.deque()
+        self._marks: collections.deque = collections.deque()
+        self._gap_checked_at = 0.0
+        self.gaps_filled = 0
         self.out_of_order = False
         self.lags = collections.deque(maxlen=20000)
         self.applied = 0
@@ -116,13 +138,13 @@ class Follower:
             self.processor = self.replayer.new_processor()
             self.tracker = graph_json.ChangeTracker(
                 self.processor.graph, self.processor.id_cache, None)
-            self.last_id = max_id
+            self.last_id = self.floor = max_id
             LOG.info('standby starts on an empty event table')
             return
         self.processor = result.processor
         self.tracker = result.tracker
         self.last_key = result.last
-        self.last_id = max_id
+        self.last_id = self.floor = max_id
         self.event_count = result.event_count
         self._since_snapshot = result.applied
         LOG.info('standby starts at event %d with %d events replayed '
@@ -158,28 +180,25 @@ class Follower:
 
     # -- tailing -----------------------------------------------------------
 
+    @property
+    def open_gaps(self) -> int:
+        """Ids in the gap window not seen yet (most never will be)."""
+        return self.last_id - self.floor - len(self.window_ids)
+
     def poll(self) -> int:
         """Apply whatever is new; return how many events were applied."""
         size = self.conf.replay.page_size
         page = list(itertools.islice(self.store.iter_events_by_id(
             after_id=self.last_id, page_size=size), size))
         now = time.monotonic()
-        expected = self.last_id + 1
         for event in page:
-            for missing in range(expected, event.id):
-                self.gaps[missing] = now
-            expected = event.id + 1
+            self.window_ids.add(event.id)
+            self._window_order.append(event.id)
         if page:
             self.last_id = page[-1].id
-        filled = []
-        if self.gaps:
-            filled = self.store.get_events_by_ids(sorted(self.gaps))
-            for event in filled:
-                self.gaps.pop(event.id, None)
-            timeout = self.conf.replay.gap_timeout
-            for gap, seen in list(self.gaps.items()):
-                if now - seen > timeout:
-                    del self.gaps[gap]
+            self._marks.append((self.last_id, now))
+        filled = self._fill_gaps(now)
+        self._advance_floor(now)
         batch = sorted(page + filled, key=lambda e: e.order_key)
         if not batch:
             return 0
@@ -197,6 +216,49 @@ class Follower:
         self._since_snapshot += len(batch)
         return len(batch)
 
+    def _fill_gaps(self, now: float) -> list[records.StoredEvent]:
+        """Rows that committed late inside the window, not applied yet."""
+        if not self.open_gaps or \
+                now - self._gap_checked_at < GAP_CHECK_INTERVAL:
+            return []
+        self._gap_checked_at = now
+        count = self.store.count_events_between(self.floor, self.last_id)
+        if count == len(self.window_ids):
+            return []
+        new = [i for i in self.store.event_ids_between(self.floor,
+                                                       self.last_id)
+               if i not in self.window_ids]
+        filled = self.store.get_events_by_ids(new)
+        for event in filled:
+            self.window_ids.add(event.id)
+        self.gaps_filled += len(filled)
+        return filled
+
+    def _advance_floor(self, now: float) -> None:
+        """Raise the floor past what was waited for long enough.
+
+        Everything up to the ``last_id`` of a poll more than
+        ``gap_timeout`` seconds ago is given up on; then the floor moves
+        over the ids seen in a row above it.
+        """
+        timeout = self.conf.replay.gap_timeout
+        floor = self.floor
+        while self._marks and now - self._marks[0][1] > timeout:
+            floor = max(floor, self._marks.popleft()[0])
+        while floor + 1 in self.window_ids:
+            floor += 1
+        if floor == self.floor:
+            return
+        self.floor = floor
+        order = self._window_order
+        while order and order[0] <= floor:
+            self.window_ids.discard(order.popleft())
+        if self.window_ids and min(self.window_ids) <= floor:
+            # rows filled in late are not in _window_order
+            self.window_ids = {i for i in self.window_ids if i > floor}
+        if not self.window_ids:
+            self._window_order.clear()
+
     # -- snapshots, dumps, status -----------------------------------------
 
     def snapshot_due(self) -> bool:
@@ -209,9 +271,9 @@ class Follower:
     def maybe_snapshot(self, force: bool = False) -> int | None:
         if not (force or self.snapshot_due()) or self.last_key is None:
             return None
-        if self.gaps:
+        if self.open_gaps:
             LOG.debug('snapshot postponed: %d event ids not seen yet',
-                      len(self.gaps))
+                      self.open_gaps)
             return None
         if self.out_of_order:
             result = self.replayer.graph_at(until=self.last_key,
@@ -253,7 +315,8 @@ class Follower:
                 self.last_key.collector_timestamp.isoformat()
                 if self.last_key else None,
             'applied': self.applied, 'snapshots': self.snapshots,
-            'pending_gaps': len(self.gaps),
+            'pending_gaps': self.open_gaps,
+            'gaps_filled': self.gaps_filled,
             'out_of_order': self.out_of_order,
             'lag_seconds': self.lag_stats(),
             'written_at': _utcnow().isoformat(),

@@ -19,6 +19,7 @@ second row. Reads are keyset-paginated in replay order, so memory stays
 bounded whatever the history length.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -28,6 +29,8 @@ from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from oslo_config import cfg
+from oslo_db import api as db_api
+from oslo_db import exception as db_exception
 from oslo_log import log
 from oslo_utils import timeutils
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -63,6 +66,11 @@ EVENT = models.Event.__table__
 SNAPSHOT = models.GraphSnapshot.__table__
 QUARANTINE = models.QuarantinedEvent.__table__
 AGENT_REPORT = models.AgentReport.__table__
+
+# oslo.db's default for [database] db_max_retries: the agent's deadlock
+# retry is always bounded, so a negative value ("forever" for oslo.db's
+# legacy DB API) means this many.
+_DEFAULT_DEADLOCK_RETRIES = 20
 
 
 def _insert_ignore(dialect_name: str, table: sa.Table):
@@ -370,7 +378,58 @@ class Store:
         ``message_id`` with another payload. Those are not dropped: each
         becomes a ``conflicting_duplicate`` quarantine row in the same
         transaction, keyed by the id and a digest of its payload.
+
+        A transaction that fails with a deadlock is rolled back and run
+        again (:meth:`_deadlock_retry`): InnoDB reports a deadlock between
+        two writers of the same ``message_id``, and Galera reports its
+        certification failure (the same row committed first through
+        another node) as one. The retry's insert-ignore then finds the
+        row, so each event is still stored once.
         """
+        attempts = 0
+
+        def write():
+            nonlocal attempts
+            attempts += 1
+            return self._add_batch_once(events, quarantined)
+
+        try:
+            result = self._deadlock_retry(write)()
+        except db_exception.DBDeadlock:
+            LOG.warning('batch of %d events and %d quarantine rows still '
+                        'deadlocked after %d attempts; giving up on it',
+                        len(events), len(quarantined), attempts)
+            raise
+        if attempts > 1:
+            LOG.warning('batch of %d events and %d quarantine rows '
+                        'committed after %d deadlock or certification '
+                        'failure retries', len(events), len(quarantined),
+                        attempts - 1)
+        return dataclasses.replace(result, retries=attempts - 1)
+
+    def _deadlock_retry(self, function):
+        """``function`` wrapped in oslo.db's retry, for deadlocks only.
+
+        Bounded by ``[database] db_max_retries`` (a negative value counts
+        as oslo.db's default, 20), waiting ``db_retry_interval`` seconds
+        first, then a random time up to twice the previous one (oslo.db
+        adds jitter on deadlocks so that two writers do not collide
+        again), at most ``db_max_retry_interval``.
+        """
+        db = self.conf.database
+        retries = db.db_max_retries
+        if retries < 0:
+            retries = _DEFAULT_DEADLOCK_RETRIES
+        return db_api.wrap_db_retry(
+            max_retries=retries, retry_interval=db.db_retry_interval,
+            inc_retry_interval=db.db_inc_retry_interval,
+            max_retry_interval=db.db_max_retry_interval,
+            retry_on_deadlock=True)(function)
+
+    def _add_batch_once(self, events: Sequence[records.EventRecord],
+                        quarantined: Sequence[records.QuarantineRecord]
+                        ) -> records.BatchResult:
+        """One attempt of :meth:`add_batch`: one transaction."""
         now = timeutils.utcnow()
         unique: dict[str, records.EventRecord] = {}
         conflicting: list[records.EventRecord] = []
@@ -456,6 +515,20 @@ class Store:
             if len(page) < page_size:
                 return
             cursor = page[-1].id
+
+    def count_events_between(self, after_id: int, until_id: int) -> int:
+        """How many rows have ``after_id < id <= until_id`` (one count)."""
+        with self._reader() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(
+                EVENT).where(EVENT.c.id > after_id,
+                             EVENT.c.id <= until_id)).scalar() or 0
+
+    def event_ids_between(self, after_id: int, until_id: int) -> list[int]:
+        """The ids of the rows with ``after_id < id <= until_id``."""
+        with self._reader() as conn:
+            return list(conn.execute(sa.select(EVENT.c.id).where(
+                EVENT.c.id > after_id, EVENT.c.id <= until_id)
+                .order_by(EVENT.c.id)).scalars())
 
     def get_event(self, event_id: int,
                   projects: Sequence[str | None] | None = None
@@ -736,12 +809,14 @@ class Store:
 
     def get_events_by_ids(self, ids: Sequence[int]
                           ) -> list[records.StoredEvent]:
-        if not ids:
-            return []
+        ids = list(ids)
+        found = []
         with self._reader() as conn:
-            rows = conn.execute(sa.select(EVENT).where(
-                EVENT.c.id.in_(list(ids))).order_by(EVENT.c.id))
-            return [_stored_event(r) for r in rows]
+            for start in range(0, len(ids), _IN_CHUNK):
+                rows = conn.execute(sa.select(EVENT).where(
+                    EVENT.c.id.in_(ids[start:start + _IN_CHUNK])))
+                found += [_stored_event(r) for r in rows]
+        return sorted(found, key=lambda e: e.id)
 
     def get_snapshot(self, snapshot_id: int) -> records.Snapshot | None:
         with self._reader() as conn:

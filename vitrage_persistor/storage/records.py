@@ -143,12 +143,15 @@ class BatchResult:
     ``message_id``, same payload); ``conflicts`` are messages that reused
     a stored ``message_id`` with another payload, quarantined as
     ``conflicting_duplicate`` and counted in ``quarantined`` too.
+    ``retries`` counts the transactions rolled back by a deadlock (or a
+    Galera certification failure) and run again before this one committed.
     """
 
     stored: int
     duplicates: int
     quarantined: int
     conflicts: int = 0
+    retries: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -146,10 +146,11 @@ class TcpProxy:
     """
 
     def __init__(self, target_host: str = '127.0.0.1',
-                 target_port: int = 5672):
+                 target_port: int = 5672, listen_host: str = '127.0.0.1'):
         self.target = (target_host, target_port)
+        self.listen_host = listen_host
         with socket.socket() as probe:
-            probe.bind(('127.0.0.1', 0))
+            probe.bind((listen_host, 0))
             self.port = probe.getsockname()[1]
         self._server = None
         self._conns = []
@@ -159,7 +160,7 @@ class TcpProxy:
     def start(self) -> 'TcpProxy':
         self._server = socket.socket()
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.bind(('127.0.0.1', self.port))
+        self._server.bind((self.listen_host, self.port))
         self._server.listen(64)
         self._accepting = True
         threading.Thread(target=self._accept, args=(self._server,),

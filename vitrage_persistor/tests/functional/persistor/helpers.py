@@ -34,13 +34,21 @@ BIN_DIR = os.path.dirname(sys.executable)
 _QUIET = dict(os.environ, PYTHONWARNINGS='ignore')
 
 
-def write_config(path, transport_url, db_url, **persistor):
+def write_config(path, transport_url, db_url, sections=None, **persistor):
+    """Write an agent's config file.
+
+    ``sections`` is ``{group: {option: value}}`` for groups other than
+    ``[persistor]``, whose options are the keywords.
+    """
     persistor.setdefault('stats_interval', 1)
     persistor.setdefault('batch_timeout', 0.2)
     lines = ['[DEFAULT]', 'transport_url = %s' % transport_url,
              '[database]', 'connection = %s' % db_url, 'max_retries = -1',
              '[persistor]']
     lines += ['%s = %s' % kv for kv in sorted(persistor.items())]
+    for group, options in sorted((sections or {}).items()):
+        lines.append('[%s]' % group)
+        lines += ['%s = %s' % kv for kv in sorted(options.items())]
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return path
@@ -65,16 +73,19 @@ def quiet_log(text: str, size: int = 8000) -> str:
     return '\n'.join(lines)[-size:]
 
 
-def make_agent(test, transport_url, db_url, name='agent', **persistor):
+def make_agent(test, transport_url, db_url, name='agent', *, wrapper=(),
+               sections=None, **persistor):
     """An :class:`Agent` for ``test``, configured in its ``state_dir``.
 
     Not started; stopped and its log kept (in the test's details, on
-    failure) when the test ends.
+    failure) when the test ends. ``wrapper`` and ``sections``: see
+    :class:`Agent` and :func:`write_config`.
     """
     from testtools import content
     path = write_config(os.path.join(test.state_dir, '%s.conf' % name),
-                        transport_url, db_url, **persistor)
-    agent = Agent(path, os.path.join(test.state_dir, '%s.log' % name))
+                        transport_url, db_url, sections, **persistor)
+    agent = Agent(path, os.path.join(test.state_dir, '%s.log' % name),
+                  wrapper)
     test.addCleanup(agent.cleanup)
     test.addOnException(lambda exc_info: test.addDetail(
         '%s.log' % name, content.text_content(quiet_log(agent.log()))))
@@ -86,16 +97,19 @@ class Agent:
 
     READY = 'persistor agent consuming queue'
 
-    def __init__(self, config_path, log_path):
+    def __init__(self, config_path, log_path, wrapper=()):
         self.config_path = config_path
         self.log_path = log_path
+        # a command the agent runs under, e.g. ``ip netns exec <host>``
+        self.wrapper = list(wrapper)
         self.proc = None
 
     def start(self, wait_ready=True):
         log = open(self.log_path, 'a')
         self.proc = subprocess.Popen(
-            [PYTHON, '-m', 'vitrage_persistor.cmd.agent', '--config-file',
-             self.config_path], stdout=log, stderr=subprocess.STDOUT,
+            [*self.wrapper, PYTHON, '-m', 'vitrage_persistor.cmd.agent',
+             '--config-file', self.config_path], stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True, env=_QUIET)
         log.close()
         if wait_ready:

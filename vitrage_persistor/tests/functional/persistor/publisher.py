@@ -138,8 +138,12 @@ def main(argv=None):
     parser.add_argument('--max-payload-bytes', type=int, default=4096)
     parser.add_argument('--rate', type=float, default=0,
                         help='events/s, 0 = as fast as possible')
+    parser.add_argument('--publisher-id', default=None,
+                        help='fixed publisher id: two runs with the same one '
+                             'and --per-message > 1 send the same message '
+                             'ids (default: a new one per run)')
     args = parser.parse_args(argv)
-    publisher_id = 'vitrage.persistor.driver.%s.%s' % (
+    publisher_id = args.publisher_id or 'vitrage.persistor.driver.%s.%s' % (
         socket.gethostname(), uuid.uuid4().hex[:8])
     notifier = make_notifier(args.url, args.topic, not args.non_durable,
                              publisher_id, args.exchange)

@@ -48,6 +48,8 @@ wait_for() {
 apt_install postgresql mariadb-server mariadb-client rabbitmq-server graphviz
 # the Galera tests' private cluster (tools/galera-cluster.sh; rsync: SST)
 apt_install galera-4 rsync
+# the history page's browser test: playwright (PyPI) drives this Chromium
+apt_install chromium
 
 # --- PostgreSQL -----------------------------------------------------------
 if ! pg_isready -h 127.0.0.1 -q; then

@@ -16,6 +16,10 @@ The routes are the table :data:`ROUTES`; ``openapi.yaml`` next to this
 module describes each of them, and a unit test keeps the two in step.
 ``/healthcheck`` is oslo.middleware's healthcheck.
 
+Public routes need no token: the version documents, the OpenAPI document
+and the static files of the history page (which hold no data; the page
+fetches its data from the protected routes).
+
 Authentication is keystonemiddleware's ``auth_token`` when
 ``[api] auth_strategy = keystone``; the version documents, the OpenAPI
 document and the healthcheck need no token. With ``noauth`` a request acts
@@ -57,6 +61,7 @@ from vitrage_persistor.api import (
     graph_routes,
     graphs,
     health,
+    history_page,
     params,
     policy,
     views,
@@ -132,6 +137,13 @@ ROUTES = (
           'persistor:event:get'),
     Route('/v1/graph', 'show_graph', 'persistor:graph:get'),
     Route('/v1/graph/diff', 'graph_diff', 'persistor:graph:get'),
+    # the history page (api/history_page.py): static and public, its data
+    # under the graph routes' rule
+    Route('/v1/history', 'history_page', public=True),
+    Route('/v1/history/history.js', 'history_script', public=True),
+    Route('/v1/history/cytoscape.min.js', 'history_cytoscape', public=True),
+    Route('/v1/history/times', 'history_times', 'persistor:graph:get'),
+    Route('/v1/history/graph', 'history_graph', 'persistor:graph:get'),
     # Vitrage's read API at a past time (api/vitrage_at.py)
     Route('/v1/at/{at}/v1/topology', 'at_topology', 'persistor:vitrage:get',
           methods=('POST',)),
@@ -160,10 +172,13 @@ def load_openapi(max_limit: int) -> dict:
     limit = document['components']['parameters']['Limit']['schema']
     limit['maximum'] = max_limit
     limit['default'] = min(limit['default'], max_limit)
+    document['components']['parameters']['LargestLimit']['schema'][
+        'maximum'] = max_limit
     return document
 
 
-class PersistorAPI(vitrage_at.VitrageAtHandlers, graph_routes.GraphHandlers):
+class PersistorAPI(vitrage_at.VitrageAtHandlers, graph_routes.GraphHandlers,
+                   history_page.HistoryHandlers):
     """Routes requests to handlers; each handler checks one policy rule."""
 
     def __init__(self, conf: cfg.ConfigOpts, store: storage_api.Store):

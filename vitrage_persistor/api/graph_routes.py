@@ -22,7 +22,7 @@ import webob.exc
 
 from vitrage_persistor.api import params
 from vitrage_persistor.replay import diff as diff_mod
-from vitrage_persistor.replay import render
+from vitrage_persistor.replay import page, render
 
 CONTENT_TYPES = {
     'json': 'application/json',
@@ -55,8 +55,13 @@ class GraphHandlers:
         result = self._target(q)
         view = render.View.from_graph(result.graph)
         document = result.processor.to_document() if fmt == 'json' else None
-        text = render.render(fmt, view, 'Vitrage entity graph at %s'
-                             % result.target, document)
+        title = 'Vitrage entity graph at %s' % result.target
+        if fmt == 'html':
+            # dot runs in the request: bounded, see page.bounded_layout
+            text = page.to_html(view, title,
+                                self.conf.api.page_layout_max_vertices)
+        else:
+            text = render.render(fmt, view, title, document)
         return webob.Response(body=text.encode('utf-8'),
                               content_type=CONTENT_TYPES[fmt],
                               charset='utf-8')

@@ -56,7 +56,9 @@ RULES = [
         'Read whole replayed graphs and their diffs: every project\'s '
         'entities, as Vitrage\'s all_tenants topology shows them.',
         [{'method': 'GET', 'path': '/v1/graph'},
-         {'method': 'GET', 'path': '/v1/graph/diff'}]),
+         {'method': 'GET', 'path': '/v1/graph/diff'},
+         {'method': 'GET', 'path': '/v1/history/times'},
+         {'method': 'GET', 'path': '/v1/history/graph'}]),
     policy.DocumentedRuleDefault(
         'persistor:vitrage:get', 'rule:reader',
         "Ask Vitrage's own questions (topology, resources, alarms, RCA) "

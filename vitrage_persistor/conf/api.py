@@ -40,6 +40,17 @@ OPTS = [
         default=1000,
         min=1,
         help='Largest page of events one request may return.'),
+    cfg.IntOpt(
+        'page_layout_max_vertices',
+        default=1500,
+        min=0,
+        help='Largest graph (in vertices, deleted ones included) that the '
+             'HTML pages (/v1/history and /v1/graph?format=html) lay out '
+             'with Graphviz\'s dot on the server. dot\'s time grows '
+             'faster than the graph, so above this the page gets no '
+             'positions and the browser lays the graph out with '
+             'cytoscape.js (a grid above 5000 vertices). 0 never runs dot '
+             'for a page.'),
 ]
 
 

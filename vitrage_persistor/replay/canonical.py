@@ -48,6 +48,11 @@ def _vertex_keys(graph, id_cache: dict | None) -> dict[str, str]:
     return keys
 
 
+def vertex_keys(graph, id_cache: dict | None = None) -> dict[str, str]:
+    """vitrage_id -> the name :func:`canonical` (so a diff) gives it."""
+    return _vertex_keys(graph, id_cache)
+
+
 def _rewrite(value: Any, keys: dict[str, str]) -> Any:
     if isinstance(value, str):
         return keys.get(value, value)

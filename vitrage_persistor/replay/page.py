@@ -16,8 +16,10 @@ The page inlines the cytoscape.js release committed under
 ``vitrage_persistor/static/cytoscape/`` (MIT, its LICENSE beside it), so
 the file works offline and needs no build step. Node positions come
 from Graphviz's ``dot`` when it is installed, so the page and the SVG
-show the same layout; without it cytoscape's own ``breadthfirst``
-layout places them. Styles and the legend are the ones of
+show the same layout; without it, or above the bound a server sets
+(:func:`bounded_layout`), cytoscape's own ``breadthfirst`` layout places
+them. The history page (``api/history_page.py``) draws the same
+elements. Styles and the legend are the ones of
 :mod:`vitrage_persistor.replay.drawing`. Click a vertex for its
 properties; scroll to zoom, drag to pan.
 """
@@ -166,7 +168,7 @@ _SCRIPT = """
 """
 
 
-def _legend() -> str:
+def legend_html() -> str:
     rows = ''.join(
         '<li><span class="sw" style="background:%s"></span>%s</li>' % (
             fill, html.escape(states))
@@ -183,11 +185,28 @@ def _legend() -> str:
         'severity)</b><ul>%s</ul></div>' % (drawing.CAUSES_COLOUR, rows))
 
 
-def to_html(view, title: str = '') -> str:
+def bounded_layout(view, max_vertices: int | None = None) -> tuple:
+    """dot's ``(places, routes, None)``, or ``(None, None, why not)``.
+
+    dot's time grows faster than the graph (minutes at 10^4 vertices), so
+    a server drawing for a request stops at ``max_vertices`` (None: no
+    bound, for the command line); above it, or without Graphviz, the
+    page lays the graph out in the browser with cytoscape.js.
+    """
+    if max_vertices is not None and len(view.vertices) > max_vertices:
+        return None, None, ('%d vertices, more than [api] '
+                            'page_layout_max_vertices = %d'
+                            % (len(view.vertices), max_vertices))
     try:
         places, routes = drawing.layout(view)
     except drawing.GraphvizMissing:
-        places, routes = None, None
+        return None, None, 'Graphviz is not installed'
+    return places, routes, None
+
+
+def to_html(view, title: str = '', max_layout_vertices: int | None = None
+            ) -> str:
+    places, routes, why_not = bounded_layout(view, max_layout_vertices)
     data = _script_json({'elements': elements(view, places, routes)})
     deleted = sum(1 for p in view.vertices.values()
                   if p.get('vitrage_is_deleted'))
@@ -205,7 +224,7 @@ def to_html(view, title: str = '') -> str:
             'title': html.escape(title), 'style': _STYLE,
             'nv': len(view.vertices), 'nd': deleted, 'ne': len(view.edges),
             'layout': 'Graphviz dot' if places is not None
-            else 'cytoscape breadthfirst (Graphviz not installed)',
-            'legend': _legend(),
+            else 'cytoscape breadthfirst (%s)' % html.escape(why_not),
+            'legend': legend_html(),
             'data': data,
             'lib': cytoscape_js(), 'script': _SCRIPT})

@@ -149,3 +149,15 @@ class TestWheelContents(base.TestCase):
         size, licence = out.split()
         self.assertGreater(int(size), 100000)
         self.assertEqual('True', licence)
+
+    def test_history_page_files_are_installed(self):
+        out = _run([os.path.join(wheel_venv(), 'python'), '-c',
+                    'from importlib import resources; '
+                    'd = resources.files("vitrage_persistor") / "static" / '
+                    '"history"; '
+                    'print(len((d / "history.html").read_text()), '
+                    'len((d / "history.js").read_text()))'],
+                   cwd=self.state_dir, env=dict(os.environ, PYTHONPATH=''))
+        html_size, js_size = out.split()
+        self.assertGreater(int(html_size), 1000)
+        self.assertGreater(int(js_size), 5000)

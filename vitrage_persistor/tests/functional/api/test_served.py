@@ -47,7 +47,7 @@ MAX_LIMIT = 200
 # Every other check, no 5xx first, still runs on those routes.
 SCHEMATHESIS_CONFIG = """
 [[operations]]
-include-path-regex = "^/v1/(at/|graph)"
+include-path-regex = "^/v1/(at/|graph|history/graph)"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401",
                                                      "403", "404"]
 """

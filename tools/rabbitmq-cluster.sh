@@ -4,6 +4,9 @@
 #   tools/rabbitmq-cluster.sh start|stop|status DIR
 #   tools/rabbitmq-cluster.sh ctl DIR N ARGS...   (rabbitmqctl on node N)
 #   tools/rabbitmq-cluster.sh pid DIR N           (node N's OS pid, if up)
+#   tools/rabbitmq-cluster.sh kill DIR N          (kill -9 node N: a crash)
+#   tools/rabbitmq-cluster.sh start-node DIR N    (start node N again; it
+#                                                  rejoins the cluster)
 #
 # The nodes are <NAME>1@localhost .. <NAME>3@localhost (NAME from
 # VP_RABBIT_CLUSTER_NAME, default rabbit-vp), AMQP on 127.0.0.1 ports
@@ -30,11 +33,14 @@ START_TIMEOUT=${VP_RABBIT_CLUSTER_TIMEOUT:-120}
 LIBEXEC=/usr/lib/rabbitmq/bin
 
 usage() {
-    echo "usage: $0 start|stop|status DIR | ctl|pid DIR N [ARGS...]" >&2
+    echo "usage: $0 start|stop|status DIR |" \
+        "ctl|pid|kill|start-node DIR N [ARGS...]" >&2
     exit 2
 }
 
-[ -n "$ACTION" ] && [ -n "$DIR" ] || usage
+if [ -z "$ACTION" ] || [ -z "$DIR" ]; then
+    usage
+fi
 case "$DIR" in
     /*) ;;
     *) DIR="$PWD/$DIR" ;;
@@ -135,7 +141,7 @@ prepare() {
     # 20 upper-case letters, as RabbitMQ generates its own
     # (tr dies of SIGPIPE when head has its 20: not an error)
     local cookie
-    cookie=$(LC_ALL=C tr -dc 'A-Z' </dev/urandom | head -c 20 || true)
+    cookie=$(LC_ALL=C tr -dc '[:upper:]' </dev/urandom | head -c 20 || true)
     printf '%s' "$cookie" >"$DIR/.erlang.cookie"
     chmod 400 "$DIR/.erlang.cookie"
     echo '[].' >"$DIR/enabled_plugins"
@@ -245,6 +251,19 @@ case "$ACTION" in
     pid)
         [ $# -ge 3 ] || usage
         node_pid "$3"
+        ;;
+    kill)
+        [ $# -ge 3 ] || usage
+        PID=$(node_pid "$3") || {
+            echo "node $(node_name "$3") is not running" >&2
+            exit 1
+        }
+        kill -9 "$PID"
+        ;;
+    start-node)
+        [ $# -ge 3 ] || usage
+        as_node "$3" "$SERVER" -detached
+        await_node "$3"
         ;;
     *) usage ;;
 esac

@@ -34,12 +34,17 @@ BIN_DIR = os.path.dirname(sys.executable)
 _QUIET = dict(os.environ, PYTHONWARNINGS='ignore')
 
 
-def write_config(path, transport_url, db_url, **persistor):
+def write_config(path, transport_url, db_url, extra_sections=None,
+                 **persistor):
+    """An agent's config file; ``extra_sections``: {group: {opt: value}}."""
     persistor.setdefault('stats_interval', 1)
     persistor.setdefault('batch_timeout', 0.2)
     lines = ['[DEFAULT]', 'transport_url = %s' % transport_url,
-             '[database]', 'connection = %s' % db_url, 'max_retries = -1',
-             '[persistor]']
+             '[database]', 'connection = %s' % db_url, 'max_retries = -1']
+    for group, options in sorted((extra_sections or {}).items()):
+        lines.append('[%s]' % group)
+        lines += ['%s = %s' % kv for kv in sorted(options.items())]
+    lines.append('[persistor]')
     lines += ['%s = %s' % kv for kv in sorted(persistor.items())]
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
@@ -65,7 +70,8 @@ def quiet_log(text: str, size: int = 8000) -> str:
     return '\n'.join(lines)[-size:]
 
 
-def make_agent(test, transport_url, db_url, name='agent', **persistor):
+def make_agent(test, transport_url, db_url, name='agent',
+               extra_sections=None, **persistor):
     """An :class:`Agent` for ``test``, configured in its ``state_dir``.
 
     Not started; stopped and its log kept (in the test's details, on
@@ -73,7 +79,8 @@ def make_agent(test, transport_url, db_url, name='agent', **persistor):
     """
     from testtools import content
     path = write_config(os.path.join(test.state_dir, '%s.conf' % name),
-                        transport_url, db_url, **persistor)
+                        transport_url, db_url, extra_sections,
+                        **persistor)
     agent = Agent(path, os.path.join(test.state_dir, '%s.log' % name))
     test.addCleanup(agent.cleanup)
     test.addOnException(lambda exc_info: test.addDetail(

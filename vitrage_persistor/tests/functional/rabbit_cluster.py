@@ -109,8 +109,8 @@ class RabbitCluster:
         self._run('start-node', self.dir, str(n))
 
     def status(self) -> bool:
-        return self._run('status', self.dir, check=False).rstrip(
-            ).endswith('3 of 3 nodes running')
+        out = self._run('status', self.dir, check=False)
+        return out.rstrip().endswith('3 of 3 nodes running')
 
     def wait_all_running(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout

@@ -189,7 +189,7 @@ class TestRabbitCluster(vp_fixtures.OpportunisticDB, base.TestCase):
             self.cluster.start_node(node)
             self.cluster.wait_all_running()
             if pub.poll() is None:
-                helpers.wait_for(lambda: self.count() > before + 50, 60,
+                helpers.wait_for(lambda b=before: self.count() > b + 50, 60,
                                  what='events stored after node %d came '
                                       'back' % node)
         stats = finish(pub)

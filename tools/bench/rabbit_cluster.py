@@ -39,10 +39,16 @@ quorum queue. The absolute rates depend on the machine (2 cores here,
 shared by the brokers, the agents, PostgreSQL and the publisher), so the
 ratios are the figures to read.
 
+The agents' ``[persistor] batch_size`` counts notifications, and the
+publisher bundles 100 events in one: the default here, 10, is 1,000 events
+a batch; with the agent's default of 500 (and its prefetch of 1,000
+notifications) the first agent to connect takes a 20,000-event backlog
+whole and the others idle.
+
 Usage::
 
     python tools/bench/rabbit_cluster.py [--n 20000] [--json FILE]
-        [--skip-faults] [--skip-throughput]
+        [--batch-size 10] [--skip-faults] [--skip-throughput]
 """
 
 import argparse
@@ -118,13 +124,14 @@ class Run:
     """One measurement: a database, a vhost, agents and a publisher."""
 
     def __init__(self, tmp, label, url_of_vhost, add_vhost, delete_vhost,
-                 quorum=True):
+                 quorum=True, batch_size=10):
         self.tmp = tmp
         self.label = label
         self.vhost = add_vhost()
         self._delete_vhost = delete_vhost
         self.url = url_of_vhost(self.vhost)
         self.quorum = quorum
+        self.batch_size = batch_size
         self.db_name, self.db_url, self.store = fresh_database()
         self.agents = []
 
@@ -132,7 +139,7 @@ class Run:
         path = helpers.write_config(
             os.path.join(self.tmp, '%s-%s.conf' % (self.label, name)),
             self.url, self.db_url, QUORUM if self.quorum else None,
-            batch_size=500, stats_interval=5)
+            batch_size=self.batch_size, stats_interval=5)
         agent = helpers.Agent(path, os.path.join(
             self.tmp, '%s-%s.log' % (self.label, name)))
         self.agents.append(agent)
@@ -301,13 +308,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--n', type=int, default=20000)
     parser.add_argument('--json', help='also write the results here')
+    parser.add_argument(
+        '--batch-size', type=int, default=10,
+        help='the agents\' [persistor] batch_size, in notifications: the '
+             'publisher sends bundles of 100 events, so 10 is 1,000 events '
+             'a batch and 20 notifications (2,000 events) of prefetch per '
+             'agent; 500 (the default) lets one agent take a 20,000-event '
+             'backlog whole')
     parser.add_argument('--skip-faults', action='store_true')
     parser.add_argument('--skip-throughput', action='store_true')
     args = parser.parse_args()
     n = args.n
     tmp = tempfile.mkdtemp(prefix='vp-bench-rmq-')
     cluster = rabbit_cluster.RabbitCluster('rabbit-vpb', 25700)
-    results = {'n': n, 'faults': {}, 'throughput': []}
+    results = {'n': n, 'batch_size': args.batch_size, 'faults': {},
+               'throughput': []}
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     t0 = time.monotonic()
     try:
@@ -317,7 +332,7 @@ def main():
 
         def cluster_run(label):
             return Run(tmp, label, cluster.url, cluster.add_vhost,
-                       cluster.delete_vhost)
+                       cluster.delete_vhost, batch_size=args.batch_size)
 
         if not args.skip_faults:
             for label, fault in (('leader-kill', fault_leader_kill),
@@ -346,7 +361,8 @@ def main():
             for label, agents, quorum, where in setups:
                 if where is None:
                     run = Run(tmp, 'single', single_url, single_add_vhost,
-                              single_delete_vhost, quorum=quorum)
+                              single_delete_vhost, quorum=quorum,
+                              batch_size=args.batch_size)
                 else:
                     cluster.wait_all_running()
                     run = cluster_run('tp%d' % agents)

@@ -43,12 +43,13 @@ QUEUE = rabbit_cluster.QUEUE
 DEAD = 'vitrage_persistor.dead'
 
 
-def hook_publish(url, start, count, rate=0, wait=True):
+def hook_publish(url, start, count, rate=0, wait=True, quorum=True):
     """The hooks' publisher (quorum queues) in its own process."""
     proc = subprocess.Popen(
         [helpers.PYTHON, '-m', 'vitrage_persistor.tests.functional.'
          'persistor.hook_publisher', '--url', url, '--start', str(start),
-         '--count', str(count), '--rate', str(rate), '--quorum'],
+         '--count', str(count), '--rate', str(rate)] +
+        (['--quorum'] if quorum else []),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=dict(os.environ, PYTHONWARNINGS='ignore'))
     return finish(proc) if wait else proc
@@ -100,10 +101,11 @@ class TestRabbitCluster(vp_fixtures.OpportunisticDB, base.TestCase):
         self.addCleanup(self.cluster.delete_vhost, self.vhost)
         self.url = self.cluster.url(self.vhost)
 
-    def agent(self, name='agent', **persistor):
+    def agent(self, name='agent', quorum=True, **persistor):
         persistor.setdefault('batch_size', 200)
         return helpers.make_agent(self, self.url, self.db_url, name,
-                                  extra_sections=QUORUM, **persistor)
+                                  extra_sections=QUORUM if quorum else None,
+                                  **persistor)
 
     def count(self):
         return self.store.event_counts()['count']
@@ -211,3 +213,31 @@ class TestRabbitCluster(vp_fixtures.OpportunisticDB, base.TestCase):
         self.assert_queue_drained()
         self.assertEqual(0, survivor.terminate())
         self.assertGreater(survivor.stored_total(), 0)
+
+    def test_move_from_classic_durable_queue(self):
+        # a deployment on classic durable queues, with events queued
+        hook_publish(self.url, 0, 500, quorum=False)
+        self.assertEqual('classic',
+                         self.cluster.queues(self.vhost)[QUEUE]['type'])
+        # a quorum agent refuses the classic queue and says what to do
+        refused = self.agent('refused')
+        refused.start(wait_ready=False)
+        self.assertEqual(2, refused.proc.wait(120))
+        self.assertIn("inequivalent arg 'x-queue-type'", refused.log())
+        self.assertIn('rabbitmq-cluster.rst', refused.log())
+        # the documented move: drain with the classic agents, delete the
+        # empty queues (--if-empty refuses otherwise), start quorum agents
+        classic = self.agent('classic', quorum=False).start()
+        helpers.wait_for(lambda: self.count() >= 500, 120,
+                         what='classic queue drained')
+        self.assertEqual(0, classic.terminate())
+        self.assert_queue_drained()
+        for queue in (QUEUE, DEAD):
+            self.cluster.ctl(1, 'delete_queue', '-p', self.vhost,
+                             '--if-empty', queue)
+        self.agent().start()
+        hook_publish(self.url, 500, 500)
+        queues = self.cluster.queues(self.vhost)
+        self.assertEqual(('quorum', 'quorum'),
+                         (queues[QUEUE]['type'], queues[DEAD]['type']))
+        self.assert_exactly_once(1000)

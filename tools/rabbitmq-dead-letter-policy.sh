@@ -12,10 +12,12 @@
 # (default 10): if your deployment has a policy matching this queue (for
 # example ha-all), add its keys to this definition instead.
 #
-# The policy also asks for at-least-once dead-lettering, which quorum
-# queues need (RabbitMQ >= 3.10; without it a quorum queue dead-letters
-# at most once) and classic queues ignore. On an older RabbitMQ, set
-# DEAD_LETTER_STRATEGY= (empty) to leave those keys out.
+# Quorum queues (rabbit_quorum_queue = true): run it with
+# DEAD_LETTER_STRATEGY=at-least-once (RabbitMQ >= 3.10), which adds
+# "dead-letter-strategy": "at-least-once" and "overflow": "reject-publish";
+# without them a quorum queue dead-letters at most once. Not for classic
+# queues: on RabbitMQ 3.10 a classic queue with these keys dead-letters
+# nothing at all (measured).
 # RABBITMQCTL names the command (default rabbitmqctl), for instance
 # "tools/rabbitmq-cluster.sh ctl DIR 1" for the test cluster.
 set -euo pipefail
@@ -24,7 +26,7 @@ VHOST=${1:-/}
 TOPIC=${2:-vitrage_persistor}
 EXCHANGE=${3:-vitrage_persistor.dead}
 PRIORITY=${4:-10}
-STRATEGY=${DEAD_LETTER_STRATEGY-at-least-once}
+STRATEGY=${DEAD_LETTER_STRATEGY:-}
 read -r -a CTL <<<"${RABBITMQCTL:-rabbitmqctl}"
 PATTERN="^${TOPIC//./\\.}\\.sample\$"
 

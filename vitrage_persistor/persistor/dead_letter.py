@@ -36,7 +36,8 @@ On a RabbitMQ cluster the drain tries the URL's hosts in turn, and with
 queue too. A quorum queue dead-letters at most once unless its policy
 also says ``"dead-letter-strategy": "at-least-once"`` and ``"overflow":
 "reject-publish"`` (RabbitMQ 3.10 and later), which
-``tools/rabbitmq-dead-letter-policy.sh`` sets.
+``tools/rabbitmq-dead-letter-policy.sh`` sets when run with
+``DEAD_LETTER_STRATEGY=at-least-once``.
 """
 
 import json

@@ -154,7 +154,8 @@ class RabbitCluster:
     def set_dead_letter_policy(self, vhost: str) -> None:
         script = os.path.join(REPO, 'tools', 'rabbitmq-dead-letter-policy.sh')
         env = dict(self.env, RABBITMQCTL='bash %s ctl %s %d' % (
-            SCRIPT, self.dir, self.any_running()))
+            SCRIPT, self.dir, self.any_running()),
+            DEAD_LETTER_STRATEGY='at-least-once')
         result = subprocess.run(['bash', script, vhost], env=env,
                                 capture_output=True, text=True, timeout=120,
                                 check=False)

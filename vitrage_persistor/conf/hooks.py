@@ -211,6 +211,18 @@ OPTS = [
              'refuses the second declaration with PRECONDITION_FAILED. '
              'It applies to the persistor publisher only, not to '
              'Vitrage\'s own queues.'),
+    cfg.BoolOpt(
+        'rabbit_quorum_queue',
+        default=False,
+        help='Declare the RabbitMQ queue of the persistor topic as a quorum '
+             'queue (oslo.messaging\'s [oslo_messaging_rabbit] '
+             'rabbit_quorum_queue, set for the persistor publisher only, '
+             'not for Vitrage\'s own queues). It must match the agent\'s '
+             '[oslo_messaging_rabbit] rabbit_quorum_queue, or RabbitMQ '
+             'refuses the second declaration with PRECONDITION_FAILED '
+             '(inequivalent arg \'x-queue-type\'). A quorum queue is '
+             'replicated on the RabbitMQ cluster\'s nodes: see '
+             'doc/source/rabbitmq-cluster.rst.'),
 ]
 
 

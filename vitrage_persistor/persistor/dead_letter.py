@@ -30,6 +30,14 @@ row, with the raw body (text or base64), the reason it could not be read
 and RabbitMQ's ``x-death`` record. A dead letter is acknowledged only after
 its row is committed; while the database is down it goes back to the
 dead-letter queue, as events go back to theirs.
+
+On a RabbitMQ cluster the drain tries the URL's hosts in turn, and with
+``[oslo_messaging_rabbit] rabbit_quorum_queue`` its queue is a quorum
+queue too. A quorum queue dead-letters at most once unless its policy
+also says ``"dead-letter-strategy": "at-least-once"`` and ``"overflow":
+"reject-publish"`` (RabbitMQ 3.10 and later), which
+``tools/rabbitmq-dead-letter-policy.sh`` sets when run with
+``DEAD_LETTER_STRATEGY=at-least-once``.
 """
 
 import json
@@ -157,6 +165,9 @@ class DeadLetterDrain:
         self._thread: threading.Thread | None = None
         self.exchange = conf.persistor.dead_letter_exchange
         self.drained = 0
+        # the next RabbitMQ host to try: on a cluster, the drain moves on
+        # to the next node of the URL when the one it used goes away
+        self._host = 0
 
     @staticmethod
     def enabled(conf: cfg.ConfigOpts) -> bool:
@@ -188,10 +199,16 @@ class DeadLetterDrain:
                 LOG.warning('dead-letter queue %s: %s: %s; reconnecting in '
                             '%.1fs', self.exchange, type(exc).__name__, exc,
                             delay)
+                self._host += 1
                 self._stop.wait(delay)
                 delay = min(delay * 2, 30.0)
 
     def declare(self, channel) -> Any:
+        """The dead-letter exchange and its queue.
+
+        With ``rabbit_quorum_queue`` the queue is a quorum queue, so dead
+        letters survive the loss of a cluster node like the events do.
+        """
         import kombu
         rabbit = self._conf[transport_mod.RABBIT_GROUP]
         exchange = kombu.Exchange(self.exchange, type='fanout', durable=True)
@@ -205,7 +222,8 @@ class DeadLetterDrain:
 
     def _consume(self) -> None:
         import kombu
-        kwargs = transport_mod.connection_kwargs(self._conf)
+        hosts = transport_mod.hosts_kwargs(self._conf)
+        kwargs = hosts[self._host % len(hosts)]
         with kombu.Connection(**kwargs) as conn:
             conn.ensure_connection(max_retries=1)
             channel = conn.channel()

@@ -139,46 +139,111 @@ def mismatch_message(conf, name: str, broker_error: str) -> str:
             'err': broker_error, 'topic': conf.persistor.topic})
 
 
+def queue_arguments(conf: cfg.ConfigOpts) -> dict | None:
+    """The queue arguments oslo.messaging declares the agent's queue with.
+
+    The same rule as oslo.messaging's RabbitMQ driver, from its public
+    options: ``x-queue-type: quorum`` with ``rabbit_quorum_queue`` plus the
+    quorum tuning options that are set; ``x-ha-policy: all`` with
+    ``rabbit_ha_queues``. A unit test compares it with the driver.
+    """
+    rabbit = conf[RABBIT_GROUP]
+    args = {}
+    if rabbit.rabbit_ha_queues:
+        args['x-ha-policy'] = 'all'
+    if rabbit.rabbit_quorum_queue:
+        args['x-queue-type'] = 'quorum'
+        for opt, arg in (('rabbit_quorum_delivery_limit',
+                          'x-delivery-limit'),
+                         ('rabbit_quorum_max_memory_length',
+                          'x-max-in-memory-length'),
+                         ('rabbit_quorum_max_memory_bytes',
+                          'x-max-in-memory-bytes')):
+            if rabbit[opt]:
+                args[arg] = rabbit[opt]
+    return args or None
+
+
+def quorum_mismatch_message(conf, name: str, broker_error: str) -> str:
+    rabbit = conf[RABBIT_GROUP]
+    wanted = 'quorum' if rabbit.rabbit_quorum_queue else 'classic'
+    return (
+        'RabbitMQ already has the queue %(q)r with another queue type than '
+        'the %(wanted)s queue this agent is configured for ([%(g)s] '
+        'rabbit_quorum_queue = %(flag)s), so the broker refuses to declare '
+        'it: %(err)s. The hooks in vitrage-graph ([persistor_hooks] '
+        'rabbit_quorum_queue) and every agent ([%(g)s] rabbit_quorum_queue) '
+        'must agree. A queue cannot change type: drain it, delete it and '
+        'let the agent declare it again (doc/source/rabbitmq-cluster.rst, '
+        '"Moving from classic durable queues").' % {
+            'q': name, 'wanted': wanted, 'g': RABBIT_GROUP,
+            'flag': str(rabbit.rabbit_quorum_queue).lower(),
+            'err': broker_error})
+
+
+def warn_delivery_limit(conf: cfg.ConfigOpts) -> None:
+    """Say that a quorum delivery limit drops requeued events."""
+    rabbit = conf[RABBIT_GROUP]
+    if rabbit.rabbit_quorum_queue and rabbit.rabbit_quorum_delivery_limit:
+        LOG.warning('[%s] rabbit_quorum_delivery_limit = %d: RabbitMQ drops '
+                    '(or dead-letters) a message requeued that many times, '
+                    'and this agent requeues every event while the '
+                    'database is down; leave it unset (0)', RABBIT_GROUP,
+                    rabbit.rabbit_quorum_delivery_limit)
+
+
 def check_queue(conf: cfg.ConfigOpts) -> bool:
     """Declare the agent's queue as the agent will, to catch a mismatch.
 
-    :returns: True when checked, False when not applicable or the broker
-        could not be reached (oslo.messaging then keeps retrying itself).
+    Tries each RabbitMQ host of the URL in turn (a cluster's first node
+    may be down).
+
+    :returns: True when checked, False when not applicable or no broker
+        could be reached (oslo.messaging then keeps retrying itself).
     :raises QueueMismatch: with an explanation and the fix.
     """
-    kwargs = connection_kwargs(conf)
-    if kwargs is None:
+    hosts = hosts_kwargs(conf)
+    if not hosts:
         return False
     import amqp.exceptions
     import kombu
 
     rabbit = conf[RABBIT_GROUP]
+    warn_delivery_limit(conf)
     durable = bool(rabbit.amqp_durable_queues or rabbit.rabbit_quorum_queue)
-    arguments = {'x-queue-type': 'quorum'} if rabbit.rabbit_quorum_queue \
-        else None
+    arguments = queue_arguments(conf)
     name = queue_name(conf)
-    try:
-        with kombu.Connection(**kwargs) as conn:
-            conn.ensure_connection(max_retries=1)
-            channel = conn.channel()
-            queue = kombu.Queue(name, durable=durable,
-                                auto_delete=rabbit.amqp_auto_delete,
-                                queue_arguments=arguments)
-            try:
-                queue(channel).declare()
-            except amqp.exceptions.PreconditionFailed as exc:
-                if "inequivalent arg 'durable'" in str(exc):
-                    raise QueueMismatch(mismatch_message(
-                        conf, name, str(exc))) from None
-                LOG.warning('queue %s exists with other arguments (%s); '
-                            'leaving it to oslo.messaging', name, exc)
-    except QueueMismatch:
-        raise
-    except Exception as exc:
-        LOG.warning('could not check queue %s on the broker before start '
-                    '(%s); oslo.messaging will keep connecting', name, exc)
-        return False
-    return True
+    for kwargs in hosts:
+        try:
+            with kombu.Connection(**kwargs) as conn:
+                conn.ensure_connection(max_retries=1)
+                channel = conn.channel()
+                queue = kombu.Queue(name, durable=durable,
+                                    auto_delete=rabbit.amqp_auto_delete,
+                                    queue_arguments=arguments)
+                try:
+                    queue(channel).declare()
+                except amqp.exceptions.PreconditionFailed as exc:
+                    if "inequivalent arg 'durable'" in str(exc):
+                        raise QueueMismatch(mismatch_message(
+                            conf, name, str(exc))) from None
+                    if "inequivalent arg 'x-queue-type'" in str(exc):
+                        raise QueueMismatch(quorum_mismatch_message(
+                            conf, name, str(exc))) from None
+                    LOG.warning('queue %s exists with other arguments '
+                                '(%s); leaving it to oslo.messaging', name,
+                                exc)
+        except QueueMismatch:
+            raise
+        except Exception as exc:
+            LOG.warning('could not check queue %s on %s:%s before start '
+                        '(%s)', name, kwargs['hostname'], kwargs['port'],
+                        exc)
+            continue
+        return True
+    LOG.warning('queue %s not checked: no broker answered; oslo.messaging '
+                'will keep connecting', name)
+    return False
 
 
 def wait_for_broker(conf: cfg.ConfigOpts, stop_event,

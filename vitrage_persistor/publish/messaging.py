@@ -34,6 +34,11 @@ HOOK_GROUP = hooks_conf.GROUP
 MESSAGING_GROUPS = (None, 'oslo_messaging_rabbit',
                     'oslo_messaging_notifications')
 
+# oslo.messaging options that become quorum queue arguments.
+QUORUM_TUNING = ('rabbit_quorum_delivery_limit',
+                 'rabbit_quorum_max_memory_length',
+                 'rabbit_quorum_max_memory_bytes')
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     messaging_conf.register_opts(conf, MESSAGING_GROUPS)
@@ -54,11 +59,27 @@ def prepare_conf(conf: cfg.ConfigOpts) -> None:
       library-wide default to ``vitrage`` and declares that exchange
       transient; publishing there durable would be refused, and the agent
       would not see the messages anyway.
+    * ``[oslo_messaging_rabbit] rabbit_quorum_queue`` from
+      ``[persistor_hooks] rabbit_quorum_queue`` (default False, like the
+      agent): the queue type is part of the declaration too. With a
+      quorum queue, ``rabbit_ha_queues`` is off (oslo.messaging refuses
+      both) and the quorum tuning options (``rabbit_quorum_delivery_limit``
+      and the two ``max_memory`` ones) are unset: they become queue
+      arguments that the agent would have to repeat exactly, and a delivery
+      limit would drop events that the agent requeues while its database
+      is down. Limits belong in a broker policy.
     """
     register_opts(conf)
     hconf = conf[HOOK_GROUP]
+    rabbit = 'oslo_messaging_rabbit'
     conf.set_override('amqp_durable_queues', hconf.amqp_durable_queues,
-                      group='oslo_messaging_rabbit')
+                      group=rabbit)
+    conf.set_override('rabbit_quorum_queue', hconf.rabbit_quorum_queue,
+                      group=rabbit)
+    if hconf.rabbit_quorum_queue:
+        conf.set_override('rabbit_ha_queues', False, group=rabbit)
+        for name in QUORUM_TUNING:
+            conf.set_override(name, 0, group=rabbit)
     conf.set_override('control_exchange', hconf.exchange)
 
 

@@ -61,3 +61,81 @@ class TestPrefetch(base.TestCase):
                              'WARNING') as logs:
             transport.apply_prefetch(self.conf)
         self.assertIn('batches can never fill', logs.output[0])
+
+
+class TestQuorumQueues(base.TestCase):
+    """Both sides declare the same queue: type and arguments agree."""
+
+    def setUp(self):
+        super().setUp()
+        transport.set_defaults(self.conf)
+
+    def driver_arguments(self):
+        # oslo.messaging's own rule (private), to pin that ours matches it
+        from oslo_messaging._drivers import impl_rabbit
+        rabbit = self.conf.oslo_messaging_rabbit
+        return impl_rabbit._get_queue_arguments(
+            rabbit.rabbit_ha_queues, 0, rabbit.rabbit_quorum_queue,
+            impl_rabbit.QuorumMemConfig(
+                rabbit.rabbit_quorum_delivery_limit,
+                rabbit.rabbit_quorum_max_memory_length,
+                rabbit.rabbit_quorum_max_memory_bytes), False)
+
+    def test_arguments_match_the_driver(self):
+        cases = [{}, {'rabbit_quorum_queue': True},
+                 {'rabbit_quorum_queue': True,
+                  'rabbit_quorum_delivery_limit': 5,
+                  'rabbit_quorum_max_memory_length': 100,
+                  'rabbit_quorum_max_memory_bytes': 1000},
+                 {'rabbit_ha_queues': True}]
+        for case in cases:
+            self.conf.clear_override('rabbit_quorum_delivery_limit',
+                                     group='oslo_messaging_rabbit')
+            for name, value in case.items():
+                self.config(**{name: value}, group='oslo_messaging_rabbit')
+            self.assertEqual(self.driver_arguments(),
+                             transport.queue_arguments(self.conf) or {},
+                             case)
+            for name in case:
+                self.conf.clear_override(name, group='oslo_messaging_rabbit')
+
+    def test_delivery_limit_warns(self):
+        self.config(rabbit_quorum_queue=True, rabbit_quorum_delivery_limit=3,
+                    group='oslo_messaging_rabbit')
+        with self.assertLogs('vitrage_persistor.persistor.transport',
+                             'WARNING') as logs:
+            transport.warn_delivery_limit(self.conf)
+        self.assertIn('requeues every event', logs.output[0])
+
+    def test_quorum_mismatch_names_both_settings(self):
+        self.config(rabbit_quorum_queue=True, group='oslo_messaging_rabbit')
+        text = transport.quorum_mismatch_message(
+            self.conf, 'vitrage_persistor.sample', 'PRECONDITION_FAILED')
+        self.assertIn('[persistor_hooks] rabbit_quorum_queue', text)
+        self.assertIn('rabbit_quorum_queue = true', text)
+        self.assertIn('rabbitmq-cluster.rst', text)
+
+
+class TestHooksQuorum(base.TestCase):
+    """The hooks' option sets oslo.messaging's, on their private conf."""
+
+    def test_quorum_for_the_publisher_only(self):
+        from vitrage_persistor.publish import messaging
+        messaging.register_opts(self.conf)
+        self.config(rabbit_ha_queues=True, rabbit_quorum_delivery_limit=7,
+                    group='oslo_messaging_rabbit')
+        self.config(rabbit_quorum_queue=True, group='persistor_hooks')
+        messaging.prepare_conf(self.conf)
+        rabbit = self.conf.oslo_messaging_rabbit
+        self.assertTrue(rabbit.rabbit_quorum_queue)
+        self.assertFalse(rabbit.rabbit_ha_queues)
+        self.assertEqual(0, rabbit.rabbit_quorum_delivery_limit)
+        # the sender process gets the same
+        settings = messaging.settings(self.conf)
+        self.assertTrue(
+            settings['oslo_messaging_rabbit']['rabbit_quorum_queue'])
+
+    def test_default_is_classic(self):
+        from vitrage_persistor.publish import messaging
+        messaging.prepare_conf(self.conf)
+        self.assertFalse(self.conf.oslo_messaging_rabbit.rabbit_quorum_queue)

@@ -1,0 +1,256 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The agent and the hooks' publisher on a three-node RabbitMQ cluster.
+
+One cluster (``tools/rabbitmq-cluster.sh``) serves the whole module;
+``.stestr.conf`` keeps these tests in one worker. Both sides use quorum
+queues through oslo.messaging's options only, with a transport URL that
+lists the three nodes. Events go through the hooks' real publisher
+(:mod:`.hook_publisher`) into real agent processes and PostgreSQL; each
+fault ends with every event stored exactly once, counted by rows and by
+message ids.
+
+When the cluster cannot start the tests are skipped with the reason, and
+*fail* instead when ``CI=true``. The >= 20,000-event runs and the
+throughput figures are in ``tools/bench/rabbit_cluster.py``.
+"""
+
+import collections
+import json
+import os
+import subprocess
+import time
+
+from oslo_db.sqlalchemy import test_fixtures
+from testtools import content
+
+from vitrage_persistor.tests import base
+from vitrage_persistor.tests.functional import fixtures as vp_fixtures
+from vitrage_persistor.tests.functional import rabbit_cluster
+from vitrage_persistor.tests.functional.persistor import helpers
+
+QUORUM = {'oslo_messaging_rabbit': {'rabbit_quorum_queue': 'true'}}
+QUEUE = rabbit_cluster.QUEUE
+DEAD = 'vitrage_persistor.dead'
+
+
+def hook_publish(url, start, count, rate=0, wait=True, quorum=True):
+    """The hooks' publisher (quorum queues) in its own process."""
+    proc = subprocess.Popen(
+        [helpers.PYTHON, '-m', 'vitrage_persistor.tests.functional.'
+         'persistor.hook_publisher', '--url', url, '--start', str(start),
+         '--count', str(count), '--rate', str(rate)] +
+        (['--quorum'] if quorum else []),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    return finish(proc) if wait else proc
+
+
+def finish(proc, timeout=300):
+    out, _ = proc.communicate(timeout=timeout)
+    last = out.strip().splitlines()[-1] if out.strip() else ''
+    if proc.returncode != 0 or not last.startswith('{'):
+        raise AssertionError('hook publisher failed: %s' % out[-3000:])
+    return json.loads(last)
+
+
+class TestRabbitCluster(vp_fixtures.OpportunisticDB, base.TestCase):
+    FIXTURE = test_fixtures.PostgresqlOpportunisticFixture
+    cluster = None
+    cluster_error = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cluster = rabbit_cluster.RabbitCluster()
+        try:
+            cls.cluster = cluster.start()
+        except Exception as exc:
+            cls.cluster_error = str(exc)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.cluster is not None:
+            cls.cluster.stop()
+            cls.cluster = None
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        if self.cluster is None:
+            reason = ('the three-node RabbitMQ cluster did not start '
+                      '(tools/rabbitmq-cluster.sh): %s' % self.cluster_error)
+            if os.environ.get('CI', '').lower() == 'true':
+                self.fail(reason)
+            self.skipTest(reason)
+        # a node a previous test left down comes back first
+        for n in (1, 2, 3):
+            if not self.cluster.running(n):
+                self.cluster.start_node(n)
+        self.cluster.wait_all_running()
+        self.vhost = self.cluster.add_vhost()
+        self.addCleanup(self.cluster.delete_vhost, self.vhost)
+        self.url = self.cluster.url(self.vhost)
+
+    def agent(self, name='agent', quorum=True, **persistor):
+        persistor.setdefault('batch_size', 200)
+        return helpers.make_agent(self, self.url, self.db_url, name,
+                                  sections=QUORUM if quorum else None,
+                                  **persistor)
+
+    def count(self):
+        return self.store.event_counts()['count']
+
+    def assert_exactly_once(self, n, timeout=180):
+        """Every index in range(n) stored once: rows and message ids."""
+        helpers.wait_for(lambda: self.count() >= n, timeout,
+                         what='%d events stored' % n)
+        time.sleep(1)  # a late duplicate would show now
+        rows = list(self.store.iter_events_by_id(page_size=5000))
+        indices = collections.Counter(e.payload['vp_test_index']
+                                      for e in rows)
+        message_ids = {e.message_id for e in rows}
+        lost = set(range(n)) - set(indices)
+        duplicated = len(rows) - len(indices)
+        self.assertEqual((0, 0), (len(lost), duplicated),
+                         'lost %d (e.g. %s), duplicated %d' % (
+                             len(lost), sorted(lost)[:10], duplicated))
+        self.assertEqual(n, len(rows))
+        self.assertEqual(n, len(message_ids))
+
+    def assert_queue_drained(self):
+        helpers.wait_for(
+            lambda: self.cluster.queues(self.vhost)[QUEUE]['messages'] == 0,
+            60, what='%s empty' % QUEUE)
+
+    # -- tests -------------------------------------------------------------
+
+    def test_queues_are_quorum_and_dead_letters_drain(self):
+        self.cluster.set_dead_letter_policy(self.vhost)
+        # the hooks declare the queue first, as when vitrage-graph starts
+        # before the agent
+        stats = hook_publish(self.url, 0, 300)
+        self.assertEqual(0, stats['dropped'] + stats['abandoned'])
+        agent = self.agent().start()
+        queues = self.cluster.queues(self.vhost)
+        self.assertEqual('quorum', queues[QUEUE]['type'])
+        self.assertEqual(3, len(queues[QUEUE]['members']))
+        # the dead-letter drain's queue is a quorum queue as well
+        self.assertEqual('quorum', queues[DEAD]['type'])
+        self.assert_exactly_once(300)
+        # a body oslo.messaging cannot decode is dead-lettered by the
+        # quorum queue and drained into the quarantine
+        import kombu
+        first = self.url.split('@')[1].split(',')[0]
+        with kombu.Connection('amqp://guest:guest@%s/%s' % (
+                first.split('/')[0], self.vhost)) as conn:
+            conn.Producer(serializer=None).publish(
+                b'{not json', exchange='', routing_key=QUEUE,
+                content_type='application/json', content_encoding='utf-8',
+                delivery_mode=2)
+        helpers.wait_for(
+            lambda: self.store.quarantine_by_source().get('dead_letter'),
+            60, what='the dead letter quarantined')
+        self.assertEqual({'not_json': 1}, self.store.quarantine_summary())
+        self.assertEqual(0, agent.terminate())
+
+    def test_leader_killed_mid_stream(self):
+        n = 4000
+        self.agent().start()
+        pub = hook_publish(self.url, 0, n, rate=800, wait=False)
+        helpers.wait_for(lambda: self.count() >= 800, 60,
+                         what='first events stored')
+        leader = self.cluster.leader(self.vhost)
+        self.cluster.kill(leader)
+        stats = finish(pub)
+        self.assertEqual(0, stats['dropped'] + stats['abandoned'])
+        # a new leader took over on a surviving node
+        self.assertNotEqual(leader, self.cluster.leader(self.vhost))
+        # Usually the agent has failed over and stored everything by now.
+        # Sometimes its oslo.messaging connection keeps retrying the dead
+        # node until it is back (doc/source/rabbitmq-cluster.rst, "Known
+        # stall"): bring it back after 30 s, as an operator would, and
+        # check that nothing was lost or duplicated either way.
+        try:
+            helpers.wait_for(lambda: self.count() >= n, 30,
+                             what='all stored without the dead node')
+        except AssertionError:
+            self.addDetail('stalled', content.text_content(
+                'agent had stored %d of %d 30 s after the publisher '
+                'finished, with node %d down' % (self.count(), n, leader)))
+        self.cluster.start_node(leader)
+        self.assert_exactly_once(n)
+        self.assert_queue_drained()
+
+    def test_rolling_restart(self):
+        n = 3000
+        self.agent().start()
+        pub = hook_publish(self.url, 0, n, rate=60, wait=False)
+        helpers.wait_for(lambda: self.count() >= 100, 60,
+                         what='first events stored')
+        for node in (1, 2, 3):
+            before = self.count()
+            self.cluster.stop_node(node)
+            self.cluster.start_node(node)
+            self.cluster.wait_all_running()
+            if pub.poll() is None:
+                helpers.wait_for(lambda b=before: self.count() > b + 50, 60,
+                                 what='events stored after node %d came '
+                                      'back' % node)
+        stats = finish(pub)
+        self.assertEqual(0, stats['dropped'] + stats['abandoned'])
+        self.assert_exactly_once(n)
+        self.assert_queue_drained()
+
+    def test_two_agents_one_killed(self):
+        n = 4000
+        survivor = self.agent('survivor').start()
+        victim = self.agent('victim').start()
+        pub = hook_publish(self.url, 0, n, rate=800, wait=False)
+        helpers.wait_for(lambda: victim.stored_total() >= 300, 60,
+                         what='the victim storing events')
+        victim.kill9()
+        stats = finish(pub)
+        self.assertEqual(0, stats['dropped'] + stats['abandoned'])
+        self.assert_exactly_once(n)
+        self.assert_queue_drained()
+        self.assertEqual(0, survivor.terminate())
+        self.assertGreater(survivor.stored_total(), 0)
+
+    def test_move_from_classic_durable_queue(self):
+        # a deployment on classic durable queues, with events queued
+        hook_publish(self.url, 0, 500, quorum=False)
+        self.assertEqual('classic',
+                         self.cluster.queues(self.vhost)[QUEUE]['type'])
+        # a quorum agent refuses the classic queue and says what to do
+        refused = self.agent('refused')
+        refused.start(wait_ready=False)
+        self.assertEqual(2, refused.proc.wait(120))
+        self.assertIn("inequivalent arg 'x-queue-type'", refused.log())
+        self.assertIn('rabbitmq-cluster.rst', refused.log())
+        # the documented move: drain with the classic agents, delete the
+        # empty queues (--if-empty refuses otherwise), start quorum agents
+        classic = self.agent('classic', quorum=False).start()
+        helpers.wait_for(lambda: self.count() >= 500, 120,
+                         what='classic queue drained')
+        self.assertEqual(0, classic.terminate())
+        self.assert_queue_drained()
+        for queue in (QUEUE, DEAD):
+            self.cluster.ctl(1, 'delete_queue', '-p', self.vhost,
+                             '--if-empty', queue)
+        self.agent().start()
+        hook_publish(self.url, 500, 500)
+        queues = self.cluster.queues(self.vhost)
+        self.assertEqual(('quorum', 'quorum'),
+                         (queues[QUEUE]['type'], queues[DEAD]['type']))
+        self.assert_exactly_once(1000)

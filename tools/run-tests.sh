@@ -46,7 +46,7 @@ if [ -z "${VP_KEYSTONE_DIR:-}" ] && [ "$#" -eq 0 ]; then
     export VP_KEYSTONE_VENV=${VP_KEYSTONE_VENV:-$PWD/.keystone-venv}
     bash tools/keystone-setup.sh start "$VP_KEYSTONE_DIR" &
     keystone_setup=$!
-    # shellcheck disable=SC2329  # run by the EXIT trap
+    # shellcheck disable=SC2317,SC2329  # run by the EXIT trap
     stop_keystone() {
         wait "$keystone_setup" 2>/dev/null || true
         bash tools/keystone-setup.sh stop "$VP_KEYSTONE_DIR"

@@ -46,6 +46,14 @@ def _static(name: str) -> bytes:
         *_STATIC, name).read_bytes()
 
 
+def script() -> bytes:
+    """The page's script: the shared graph style, then ``history.js``.
+
+    ``replay/page.py`` inlines the same style into its one-file pages.
+    """
+    return page.graph_style_js().encode('utf-8') + _static('history.js')
+
+
 # The page runs only its own files; fetches go to this origin only.
 _PAGE_HEADERS = {
     'Content-Security-Policy': (
@@ -109,8 +117,7 @@ class HistoryHandlers:
 
     def history_script(self, req, context):
         self._query(req)
-        return _static_response(_static('history.js'),
-                                'text/javascript')
+        return _static_response(script(), 'text/javascript')
 
     def history_cytoscape(self, req, context):
         self._query(req)

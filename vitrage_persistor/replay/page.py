@@ -39,6 +39,13 @@ def cytoscape_js() -> str:
         'static', 'cytoscape', 'cytoscape.min.js').read_text('utf-8')
 
 
+@functools.cache
+def graph_style_js() -> str:
+    """``VP_GRAPH_STYLE``, the style this page and the history page share."""
+    return resources.files('vitrage_persistor').joinpath(
+        'static', 'history', 'graph-style.js').read_text('utf-8')
+
+
 def segments(source: tuple, target: tuple, route: list) -> dict | None:
     """cytoscape's ``segments`` style that follows ``route``.
 
@@ -134,24 +141,11 @@ _SCRIPT = """
     wheelSensitivity: 0.3,
     layout: preset ? {name: 'preset', fit: true, padding: 20}
                    : {name: 'breadthfirst', directed: true, padding: 20},
-    style: [
-      {selector: 'node', style: {
-        'label': 'data(label)', 'text-wrap': 'wrap', 'font-size': 9,
-        'text-valign': 'bottom', 'text-margin-y': 3,
-        'shape': 'data(shape)', 'background-color': 'data(fill)',
-        'border-color': 'data(line)', 'border-width': 1.5,
-        'border-style': 'data(dashed)', 'color': 'data(text)',
-        'width': 26, 'height': 26}},
-      {selector: 'edge', style: {
-        'label': 'data(label)', 'font-size': 7, 'color': 'data(line)',
-        'text-background-color': '#fff', 'text-background-opacity': 0.8,
-        'curve-style': 'bezier', 'target-arrow-shape': 'triangle',
-        'line-color': 'data(line)', 'target-arrow-color': 'data(line)',
-        'width': 'data(width)', 'line-style': 'data(dashed)'}},
+    style: VP_GRAPH_STYLE.concat([
       {selector: ':selected', style: {
         'border-width': 4, 'border-color': '#1565c0',
         'line-color': '#1565c0', 'target-arrow-color': '#1565c0'}}
-    ]
+    ])
   });
   // dot's edge routes, as cytoscape segments (see page.segments)
   cy.edges().forEach(function (e) {
@@ -227,4 +221,5 @@ def to_html(view, title: str = '', max_layout_vertices: int | None = None
             else 'cytoscape breadthfirst (%s)' % html.escape(why_not),
             'legend': legend_html(),
             'data': data,
-            'lib': cytoscape_js(), 'script': _SCRIPT})
+            'lib': cytoscape_js(),
+            'script': graph_style_js() + _SCRIPT})

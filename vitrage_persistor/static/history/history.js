@@ -108,21 +108,8 @@
 
   // -- the graph -------------------------------------------------------
 
-  var STYLE = [
-    {selector: 'node', style: {
-      'label': 'data(label)', 'text-wrap': 'wrap', 'font-size': 9,
-      'text-valign': 'bottom', 'text-margin-y': 3,
-      'shape': 'data(shape)', 'background-color': 'data(fill)',
-      'border-color': 'data(line)', 'border-width': 1.5,
-      'border-style': 'data(dashed)', 'color': 'data(text)',
-      'width': 26, 'height': 26}},
-    {selector: 'edge', style: {
-      'label': 'data(label)', 'font-size': 7, 'color': 'data(line)',
-      'text-background-color': '#fff', 'text-background-opacity': 0.8,
-      'curve-style': 'bezier', 'target-arrow-shape': 'triangle',
-      'line-color': 'data(line)', 'target-arrow-color': 'data(line)',
-      'width': 'data(width)', 'line-style': 'data(dashed)'}}
-  ];
+  // VP_GRAPH_STYLE: graph-style.js, served in front of this file
+  var STYLE = VP_GRAPH_STYLE;
   // Above LARGE vertices, measuring and drawing every label, arrow and
   // curve takes the browser minutes: straight edges, and labels only on
   // what is selected or highlighted (measured: doc/source/api.rst).

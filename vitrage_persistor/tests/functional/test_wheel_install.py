@@ -156,8 +156,10 @@ class TestWheelContents(base.TestCase):
                     'd = resources.files("vitrage_persistor") / "static" / '
                     '"history"; '
                     'print(len((d / "history.html").read_text()), '
-                    'len((d / "history.js").read_text()))'],
+                    'len((d / "history.js").read_text()), '
+                    'len((d / "graph-style.js").read_text()))'],
                    cwd=self.state_dir, env=dict(os.environ, PYTHONPATH=''))
-        html_size, js_size = out.split()
+        html_size, js_size, style_size = out.split()
         self.assertGreater(int(html_size), 1000)
         self.assertGreater(int(js_size), 5000)
+        self.assertGreater(int(style_size), 500)

@@ -475,7 +475,7 @@ class TestHistoryPageLargeGraph(BrowserMixin, base.TestCase):
             '/v1/history': (history_page._static('history.html').decode()
                             .replace('{{api}}', '/v1/')
                             .replace('{{legend}}', ''), 'text/html'),
-            '/v1/history/history.js': (history_page._static('history.js'),
+            '/v1/history/history.js': (history_page.script(),
                                        'text/javascript'),
             '/v1/history/cytoscape.min.js': (page_mod.cytoscape_js(),
                                              'text/javascript'),

@@ -77,6 +77,15 @@ class TestFailover(base.ReplayDBTestCase):
         services.start_graph()
         return services.graph_log()[logged:]
 
+    def host_down(self, services) -> None:
+        """The template, then host-1 down; wait for both causal links."""
+        services.add_template(TEMPLATE)
+        services.host_event('host-1', down=True)
+        helpers.wait_for(
+            lambda: sum(1 for e in self.topology(services)[1]
+                        if e[2] == 'causes') == 2, 120,
+            what='two causal links')
+
     def drained(self, rabbit):
         helpers.wait_for(
             lambda: rabbit.queues().get('vitrage_persistor.sample', 1) == 0,
@@ -87,12 +96,7 @@ class TestFailover(base.ReplayDBTestCase):
         # the store was empty: a stock start, and it says so
         self.assertIn('restore: the persistor store holds no events',
                       services.graph_log())
-        services.add_template(TEMPLATE)
-        services.host_event('host-1', down=True)
-        helpers.wait_for(
-            lambda: sum(1 for e in self.topology(services)[1]
-                        if e[2] == 'causes') == 2, 120,
-            what='two causal links')
+        self.host_down(services)
         before = self.topology(services)
         alarms = services.vitrage('alarm', 'list', '--all-tenants')
         deduced = [a['ID'] for a in alarms if a['Name'] == 'instance_down']
@@ -145,12 +149,7 @@ class TestFailover(base.ReplayDBTestCase):
 
     def test_deleted_stays_deleted_foreign_snapshot_unreachable_store(self):
         rabbit, agent, services = self.start_stack(persistence='true')
-        services.add_template(TEMPLATE)
-        services.host_event('host-1', down=True)
-        helpers.wait_for(
-            lambda: sum(1 for e in self.topology(services)[1]
-                        if e[2] == 'causes') == 2, 120,
-            what='two causal links')
+        self.host_down(services)
         services.host_event('host-1', down=False)
         helpers.wait_for(
             lambda: not self.doctor_alarms(self.topology(services)) and

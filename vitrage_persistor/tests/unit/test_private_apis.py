@@ -73,6 +73,38 @@ class TestPrivateApis(base.TestCase):
                          [(u, v, k, p['y']) for u, v, k, p in
                           nx_graph.edges(keys=True, data=True)])
 
+    def test_networkx_adjacency_dicts(self):
+        # replay/graph_json.py fill(): a loaded graph's dicts are filled
+        # in place; the graph's views and calls must see them
+        import networkx as nx
+
+        g = nx.MultiDiGraph()
+        for name in ('_node', '_succ', '_pred'):
+            self.assertIs(dict, type(getattr(g, name)), name)
+        self.assertIs(g._succ, g._adj)
+        g._node.update({'a': {'x': 1}, 'b': {}})
+        keys = {'contains': {'y': 2}}
+        g._succ.update({'a': {'b': keys}, 'b': {}})
+        g._pred.update({'a': {}, 'b': {'a': keys}})
+        self.assertEqual([('a', 'b', 'contains', {'y': 2})],
+                         list(g.edges(keys=True, data=True)))
+        self.assertEqual({'x': 1}, g.nodes['a'])
+        self.assertTrue(g.has_edge('a', 'b', 'contains'))
+        self.assertEqual(['a'], list(g.predecessors('b')))
+        self.assertEqual(1, g.number_of_edges())
+
+    def test_vitrage_datetime_format_timestamp(self):
+        # replay/processor.py _ReplayTimestamps: the transformers format
+        # update times through the module global
+        from vitrage.datasources import transformer_base
+        from vitrage.utils import datetime as vitrage_datetime
+
+        self.assertIs(vitrage_datetime, transformer_base.datetime_utils)
+        source = inspect.getsource(transformer_base.TransformerBase)
+        self.assertIn('datetime_utils.format_timestamp(', source)
+        self.assertEqual('%Y-%m-%dT%H:%M:%SZ',
+                         vitrage_datetime.TIMESTAMP_FORMAT)
+
     def test_vitrage_processor_actions(self):
         # replay/processor.py _new_processor(): a shallow copy of a
         # Processor gets its own actions from _initialize_events_actions

@@ -38,12 +38,15 @@ def _json(document):
 
 
 class TestChangeTracker(test_base.BaseTestCase):
+    """With a plain dict as the id cache: compared with a copy."""
+
+    cache_type = dict
 
     def setUp(self):
         super().setUp()
         from vitrage.graph.driver.networkx_graph import NXGraph
         self.graph = NXGraph('Entity Graph')
-        self.cache = {}
+        self.cache = self.cache_type()
         for i in range(6):
             self.graph.add_vertex(_vertex('v%d' % i, state='OK', n=i))
             self.cache['key%d' % i] = 'v%d' % i
@@ -126,6 +129,9 @@ class TestChangeTracker(test_base.BaseTestCase):
             deltas[-1] = _json(deltas[-1])
             tracker.reset(step + 2)
             self.assertLoadsAsLive(deltas)
+            self.assertEqual(self.graph.num_edges(), tracker.edge_count())
+            self.assertEqual(self.graph.num_edges(),
+                             graph_json.edge_count(self.graph))
 
     def test_stopped_tracker_sees_nothing(self):
         tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
@@ -139,6 +145,96 @@ class TestChangeTracker(test_base.BaseTestCase):
         document = dict(self.base, deltas=[{
             'format': graph_json.DELTA_FORMAT, 'version': 99}])
         self.assertRaises(ValueError, graph_json.load, document)
+
+
+class TestChangeTrackerIdCache(TestChangeTracker):
+    """With the replay's own id cache: it notes what changed."""
+
+    cache_type = graph_json.IdCache
+
+    def test_every_mutation_is_noted(self):
+        cache = graph_json.IdCache({'a': 1, 'b': 2, 'c': 3, 'd': 4})
+        cache.mark()
+        cache['a'] = 10
+        cache['e'] = 5
+        del cache['b']
+        cache.pop('c')
+        cache.pop('missing', None)
+        cache.setdefault('f', 6)
+        cache.update({'g': 7}, h=8)
+        cache |= {'i': 9}
+        cache['d'] = 4  # set to what it was: no change
+        self.assertEqual(({'a': 10, 'e': 5, 'f': 6, 'g': 7, 'h': 8, 'i': 9},
+                          ['b', 'c']), cache.changes())
+        key, value = cache.popitem()
+        self.assertEqual(('i', 9), (key, value))
+        cache.clear()
+        self.assertEqual(({}, ['a', 'b', 'c', 'd']), cache.changes())
+        cache.mark()
+        self.assertEqual(({}, []), cache.changes())
+
+
+class TestFill(test_base.BaseTestCase):
+    """The bulk fill builds what networkx's public calls build."""
+
+    def _document(self):
+        rng = random.Random(11)
+        vertices = [{'vitrage_id': 'v%d' % i, 'properties': {'n': i}}
+                    for i in range(60)]
+        edges = []
+        for i in range(150):
+            u, v = rng.randrange(70), rng.randrange(70)  # 60-69: unknown
+            edges.append({'source': 'v%d' % u, 'target': 'v%d' % v,
+                          'relationship_type': rng.choice('ab'),
+                          'properties': {'i': i}})
+        return vertices, edges
+
+    def _public(self, vertices, edges):
+        import networkx as nx
+        g = nx.MultiDiGraph()
+        g.add_nodes_from((x['vitrage_id'], x['properties']) for x in vertices)
+        g.add_edges_from((e['source'], e['target'], e['relationship_type'],
+                          e['properties']) for e in edges)
+        return g
+
+    def assertSameGraph(self, expected, got):
+        # same elements, data and iteration order, both directions
+        self.assertEqual(list(expected.nodes(data=True)),
+                         list(got.nodes(data=True)))
+        self.assertEqual(list(expected.edges(keys=True, data=True)),
+                         list(got.edges(keys=True, data=True)))
+        self.assertEqual(list(expected.in_edges(keys=True, data=True)),
+                         list(got.in_edges(keys=True, data=True)))
+        self.assertEqual(expected.number_of_edges(), len(got.edges))
+
+    def test_same_graph_as_the_public_calls(self):
+        import networkx as nx
+        vertices, edges = self._document()
+        expected = self._public(vertices, edges)
+        got = nx.MultiDiGraph()
+        graph_json.fill(got, *self._document())
+        self.assertSameGraph(expected, got)
+        # and it stays a working graph: networkx's own calls on it agree
+        got.add_edge('v1', 'v2', 'c')
+        expected.add_edge('v1', 'v2', 'c')
+        got.remove_node('v3')
+        expected.remove_node('v3')
+        self.assertSameGraph(expected, got)
+
+    def test_a_graph_with_elements_is_filled_by_the_public_calls(self):
+        import networkx as nx
+        vertices, edges = self._document()
+        got = nx.MultiDiGraph()
+        got.add_node('first')
+        graph_json.fill(got, vertices, edges)
+        expected = nx.MultiDiGraph()
+        expected.add_node('first')
+        expected.add_nodes_from((x['vitrage_id'], x['properties'])
+                                for x in vertices)
+        expected.add_edges_from((e['source'], e['target'],
+                                 e['relationship_type'], e['properties'])
+                                for e in edges)
+        self.assertSameGraph(expected, got)
 
 
 class TestSnapshotCodec(test_base.BaseTestCase):

@@ -32,9 +32,15 @@ re-sent by its driver with instance statuses changing. Then:
   ``replay_long.py``: the clock pinned and a deep copy of each event;
 * **full snapshot**: the time and bytes of writing the whole graph once;
 * ``graph_at`` at ``--queries`` random times: p50 / p99 / max;
+* the same times through a replayer that keeps its last snapshot graph
+  (``keep_base``, the API's ``[api] keep_snapshot_graph``), and a walk:
+  ``--queries`` times ``--walk-step`` seconds apart from a random start,
+  as an operator steps through an incident (the first one, a cold load,
+  is given apart);
 * **exact**: ``graph_at`` (snapshot chain + tail) at a time in the middle
   and at the end equals, byte for byte in canonical JSON, the graph of
-  the standby pass, which applied every event from the start;
+  the standby pass, which applied every event from the start; so does
+  the kept replayer's, moved to the middle along its chain;
 * RSS of a fresh process running ``graph_at`` at 10 % and 100 % of the
   history, and MB per 1,000 vertices.
 
@@ -223,27 +229,40 @@ def run_one(args, scale, db_url, pool, cycles, tmp, values):
     assert canonical_bytes(got.graph, got.processor.id_cache) == (
         canonical_bytes(proc.graph, proc.id_cache)), (
         'graph_at(end) differs from the full pass')
+    keeper = engine.Replayer(conf, store, keep_base=True)
+    keeper.graph_at(at_time=mid_time - datetime.timedelta(
+        seconds=2.0 * args.snapshot_every / args.rate))
+    got = keeper.graph_at(at_time=mid_time)
+    assert canonical_bytes(got.graph, got.processor.id_cache) == mid_bytes, (
+        'graph_at(middle) from the kept snapshot graph differs')
+    del keeper
     del got, proc
     gc.collect()
 
     counts = store.event_counts()
     span = (counts['newest'] - counts['oldest']).total_seconds()
     rng = random.Random(5)
-    latencies = []
-    for _ in range(args.queries):
-        at = counts['oldest'] + datetime.timedelta(
-            seconds=rng.uniform(0.02 * span, span))
-        t = time.perf_counter()
-        replayer.graph_at(at_time=at)
-        latencies.append(time.perf_counter() - t)
-        gc.collect()
+    times = [counts['oldest'] + datetime.timedelta(
+        seconds=rng.uniform(0.02 * span, span)) for _ in range(args.queries)]
+    latencies = timed(replayer, times)
+    # the API's replayer keeps the last snapshot graph: random times,
+    # then an operator's walk through an incident (a step every
+    # --walk-step seconds from a random start, as the history page does)
+    kept = timed(engine.Replayer(conf, store, keep_base=True), times)
+    start = rng.uniform(0.5 * span, 0.9 * span)
+    walk = [counts['oldest'] + datetime.timedelta(
+        seconds=start + i * args.walk_step) for i in range(args.queries)]
+    walked = timed(engine.Replayer(conf, store, keep_base=True), walk)
     store.dispose()
     rss_rows = [rss(db_url, values, f, scale) for f in (0.1, 1.0)]
     return {
         'db': store.dialect_name, 'scale': scale, 'vertices': vertices,
         'edges': edges, 'events': n, 'stored_s': stored,
         'p50': statistics.median(latencies), 'p99': pct(latencies, 0.99),
-        'max': max(latencies), 'standby': rate, 'baseline': base,
+        'max': max(latencies),
+        'kept': (statistics.median(kept), pct(kept, 0.99)),
+        'walk': (statistics.median(walked[1:]), pct(walked[1:], 0.99),
+                 walked[0]), 'standby': rate, 'baseline': base,
         'write_p50': statistics.median(writes), 'write_max': max(writes),
         'snapshots': len(snaps), 'full': full, 'written': written,
         'steady_per_k': (1000.0 * steady_bytes / steady_events
@@ -254,12 +273,24 @@ def run_one(args, scale, db_url, pool, cycles, tmp, values):
     }
 
 
+def timed(replayer, times):
+    latencies = []
+    for at in times:
+        t = time.perf_counter()
+        replayer.graph_at(at_time=at)
+        latencies.append(time.perf_counter() - t)
+        gc.collect()
+    return latencies
+
+
 def print_row(r):
     print('| %s | %d vertices, %d edges | %d | %.2f / %.2f / %.2f s | '
+          '%.2f / %.2f s | %.2f / %.2f s (first %.2f s) | '
           '%.0f ev/s (%.2fx) | %.0f ev/s | %.0f kB (%d snapshots, %d '
           'full) | %.2f s, %.0f kB | %.0f / %.0f MB |' % (
               r['db'], r['vertices'], r['edges'], r['events'], r['p50'],
-              r['p99'], r['max'], r['standby'],
+              r['p99'], r['max'], r['kept'][0], r['kept'][1],
+              r['walk'][0], r['walk'][1], r['walk'][2], r['standby'],
               r['standby'] / r['baseline'], r['baseline'],
               r['steady_per_k'] / 1024, r['snapshots'], r['full'],
               r['full_s'], r['full_bytes'] / 1024, r['rss10'],
@@ -293,6 +324,8 @@ def main():
     ap.add_argument('--queries', type=int, default=20)
     ap.add_argument('--rate', type=int, default=1000)
     ap.add_argument('--delta-ratio', type=float, default=1.0)
+    ap.add_argument('--walk-step', type=float, default=2.0,
+                    help='seconds between the walk\'s questions')
     ap.add_argument('--pg', help='PostgreSQL server URL (optional)')
     ap.add_argument('--no-sqlite', action='store_true')
     args = ap.parse_args()
@@ -300,11 +333,13 @@ def main():
     from vitrage_persistor.tests.common import replay_base
     values = replay_base.datasources_values_dir()
     print('| database | graph | events | graph_at p50 / p99 / max | '
-          'standby pass, snapshot every %d (ratio to baseline) | processor '
-          'from memory (baseline) | snapshot bytes per 1,000 events | one '
+          'kept snapshot graph, same times: p50 / p99 | kept, a walk: '
+          'p50 / p99 | standby pass, snapshot every %d (ratio to '
+          'baseline) | processor from memory (baseline) | snapshot '
+          'bytes per 1,000 events | one '
           'full snapshot: write, size | RSS at 10 %% / 100 %% of history |'
           % args.snapshot_every)
-    print('|---|---|---|---|---|---|---|---|---|', flush=True)
+    print('|---|---|---|---|---|---|---|---|---|---|---|', flush=True)
     rows = []
     for scale in args.scales:
         t = time.perf_counter()

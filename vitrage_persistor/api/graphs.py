@@ -34,7 +34,8 @@ _KEPT = 4
 
 class GraphCache:
     def __init__(self, conf: cfg.ConfigOpts, store, kept: int = _KEPT):
-        self.replayer = engine.Replayer(conf, store)
+        self.replayer = engine.Replayer(
+            conf, store, keep_base=conf.api.keep_snapshot_graph)
         self.store = store
         self.kept = kept
         self._lock = threading.Lock()

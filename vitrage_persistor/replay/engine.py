@@ -124,10 +124,18 @@ class Replayer:
     """Rebuilds graphs from one store with one processor configuration."""
 
     def __init__(self, conf: cfg.ConfigOpts, store,
-                 processor_factory=processor_mod.VitrageProcessor):
+                 processor_factory=processor_mod.VitrageProcessor,
+                 keep_base: bool = False):
+        """``keep_base``: keep the last snapshot graph built (see _Kept).
+
+        For a long-lived replayer (the API) that answers many times: it
+        costs one more graph in memory.
+        """
         self.conf = conf
         self.store = store
         self.processor_factory = processor_factory
+        self.keep_base = keep_base
+        self._kept: _Kept | None = None
         self._name = None
         # (snapshot id, max_event_id) -> largest event id up to which it
         # had no late event: later checks only read the events since
@@ -135,7 +143,8 @@ class Replayer:
         # snapshots of another processor, said once each
         self._foreign_told: set[int] = set()
 
-    def new_processor(self, document: dict | None = None):
+    def new_processor(self, document: dict | None = None,
+                      built: tuple | None = None):
         try:
             # 'vitrage' is the only choice; a file still naming the
             # removed 'auto' or 'builtin' fails here, clearly
@@ -143,7 +152,9 @@ class Replayer:
         except cfg.ConfigFileValueError as exc:
             raise errors.ProcessorUnavailable(
                 '[replay] processor: %s' % exc) from None
-        proc = self.processor_factory(self.conf, document)
+        proc = (self.processor_factory(self.conf, built=built)
+                if built is not None
+                else self.processor_factory(self.conf, document))
         self._name = proc.name
         return proc
 
@@ -240,6 +251,42 @@ class Replayer:
             graph['deltas'] = [s.graph for s in snapshots[1:]]
         return dataclasses.replace(target, graph=graph)
 
+    def _from_kept(self, meta: dict) -> tuple | None:
+        """``(snapshot, (graph, id cache))`` for ``meta``, or None.
+
+        The graph is a clone of the kept one: the kept graph is that of
+        the snapshot ``meta`` names or of one before it in its chain,
+        then moved on by the deltas in between (decoded alone). Any other
+        snapshot is loaded whole and kept instead. None when a snapshot
+        of the chain was deleted meanwhile.
+        """
+        chain = meta.get('chain') or []
+        wanted = [(m['id'], m['max_event_id']) for m in chain]
+        kept = self._kept
+        if kept is None or wanted[:len(kept.chain)] != kept.chain:
+            self._kept = None  # its memory, before the next one is built
+            snapshot = self.load_snapshot(meta)
+            if snapshot is None:
+                return None
+            graph, cache = graph_json.load(snapshot.graph)
+            kept = _Kept(wanted, graph, cache)
+        else:
+            more = [i for i, _ in wanted[len(kept.chain):]]
+            deltas = self.store.get_snapshots(more) if more else []
+            if [d.id for d in deltas] != more:
+                return None
+            for delta in deltas:
+                graph_json.apply_delta(kept.graph, kept.id_cache,
+                                       delta.graph)
+            kept.chain = wanted
+            snapshot = records.Snapshot(
+                id=meta['id'], covers=_covers(meta),
+                max_event_id=meta['max_event_id'],
+                event_count=meta['event_count'],
+                processor=meta['processor'], graph=None)
+        self._kept = kept
+        return snapshot, graph_json.clone(kept.graph, kept.id_cache)
+
     def _earliest(self, first_event) -> tuple:
         """The earliest replayable point.
 
@@ -321,10 +368,13 @@ class Replayer:
         if until is not None and expired and until < earliest:
             raise errors.BeforeHistory(target, 'the oldest snapshot')
 
-        snapshot = None
+        snapshot = built = None
         if use_snapshots or expired:
             for meta in self._usable(until, until_time):
-                snapshot = self.load_snapshot(meta)
+                if self.keep_base:
+                    snapshot, built = self._from_kept(meta) or (None, None)
+                else:
+                    snapshot = self.load_snapshot(meta)
                 if snapshot is not None:
                     break
         if snapshot is None and expired:
@@ -332,7 +382,10 @@ class Replayer:
             if snapshot is None:
                 raise errors.BeforeHistory(target, 'the oldest snapshot')
 
-        proc = self.new_processor(snapshot.graph if snapshot else None)
+        if built is not None:
+            proc = self.new_processor(built=built)
+        else:
+            proc = self.new_processor(snapshot.graph if snapshot else None)
         tracker = None
         if track_changes:
             tracker = graph_json.ChangeTracker(
@@ -403,7 +456,9 @@ class Replayer:
         count, delta_bytes, base_bytes = (
             tracker.chain if tracker is not None else (0, 0, 0))
         graph = proc.graph
-        vertices, edges = graph.num_vertices(), graph.num_edges()
+        vertices = graph.num_vertices()
+        edges = (tracker.edge_count() if tracker is not None
+                 else graph_json.edge_count(graph))
         data = parent = None
         if (tracker is not None and tracker.base_id is not None
                 and base_bytes and count < conf.snapshot_max_deltas
@@ -435,6 +490,22 @@ class Replayer:
                           else (count + 1, delta_bytes + len(data),
                                 base_bytes))
         return snapshot_id
+
+
+@dataclasses.dataclass
+class _Kept:
+    """The graph of a snapshot, kept by a long-lived replayer.
+
+    ``chain`` is its snapshot chain as ``(id, max_event_id)`` pairs (the
+    full snapshot first; the pair because SQLite may reuse a deleted
+    row's id). A later ``graph_at`` on this chain or a longer one clones
+    it, after applying the deltas it lacks, instead of decoding the
+    chain and building the graph again.
+    """
+
+    chain: list
+    graph: object
+    id_cache: dict
 
 
 def chain_of(meta: dict, by_id: dict) -> list[dict] | None:

@@ -21,7 +21,9 @@ with the live processor's graph at the same point.
 import dataclasses
 import json
 
-from vitrage_persistor.replay import canonical, errors
+import fixtures
+
+from vitrage_persistor.replay import canonical, engine, errors
 from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.replay import base
@@ -142,6 +144,49 @@ class GraphAtContract:
         self.store.add_batch([dataclasses.replace(
             recs[0], message_id='late-again')])
         self.assertEqual([], self.replayer.usable_snapshots())
+
+    def test_kept_snapshot_graph_answers_as_a_fresh_load(self):
+        self.store_trace()
+        n = len(base.long_trace())
+        # a chain: a full snapshot, then deltas, as the standby writes
+        # (this trace changes much of its small graph between cuts)
+        self.conf.set_override('snapshot_delta_ratio', 50, 'persistor')
+        ids = []
+        for cut in (n // 5, 2 * n // 5, 3 * n // 5):
+            result = self.replayer.graph_at(
+                at_time=trace.collector_time(cut), track_changes=True)
+            ids.append(self.replayer.save_snapshot(result))
+        metas = {m['id']: m for m in self.store.list_snapshots()}
+        self.assertEqual([None, ids[0], ids[1]],
+                         [metas[i]['parent_id'] for i in ids])
+        kept = engine.Replayer(self.conf, self.store, keep_base=True)
+        fetched = []
+        real = self.store.get_snapshots
+
+        def get_snapshots(wanted):
+            fetched.append(list(wanted))
+            return real(wanted)
+
+        self.useFixture(fixtures.MockPatchObject(
+            self.store, 'get_snapshots', side_effect=get_snapshots))
+        # on snapshot 1, forward to 2 (its delta alone is read), 2 again,
+        # back to 1 (a fresh load), forward to 3 (two deltas), and before
+        # any snapshot
+        steps = [(n // 4, [ids[:1]]), (n // 2, [ids[1:2]]),
+                 (n // 2 + 7, []), (3 * n // 10, [ids[:1]]),
+                 (2 * n // 3, [ids[1:]]), (n // 10, [])]
+        for cut, expected_fetches in steps:
+            at = trace.collector_time(cut)
+            fetched.clear()
+            got = kept.graph_at(at_time=at)
+            self.assertEqual(expected_fetches, fetched, cut)
+            want = self.replayer.graph_at(at_time=at)
+            self.assertEqual(want.snapshot_id, got.snapshot_id)
+            self.assertEqual(
+                json.dumps(want.processor.to_document(), sort_keys=True),
+                json.dumps(got.processor.to_document(), sort_keys=True))
+            # what a caller does to its graph never reaches the kept one
+            got.processor.apply(list(self.store.iter_events())[-50:])
 
     def test_errors(self):
         self.assertRaises(errors.EmptyHistory, self.replayer.graph_at)

@@ -237,6 +237,39 @@ class TestFill(test_base.BaseTestCase):
         self.assertSameGraph(expected, got)
 
 
+class TestClone(test_base.BaseTestCase):
+
+    def test_same_graph_order_and_cache_own_properties(self):
+        from vitrage.graph.driver.networkx_graph import NXGraph
+        graph = NXGraph('Entity Graph')
+        for i in range(8):
+            graph.add_vertex(_vertex('v%d' % i, n=i))
+        # in-edges of v0 added in an order unlike the vertices'
+        for u in ('v5', 'v2', 'v7'):
+            graph.add_edge(_edge(u, 'v0', 'attached'))
+        graph.add_edge(_edge('v1', 'v3', 'contains'))
+        graph.add_edge(_edge('v1', 'v3', 'other'))
+        cache = graph_json.IdCache({'k1': 'v1'})
+        copy, copy_cache = graph_json.clone(graph, cache)
+        src, dst = graph_json.nx_graph(graph), graph_json.nx_graph(copy)
+        for view in ('nodes', 'edges', 'in_edges'):
+            kwargs = {} if view == 'nodes' else {'keys': True}
+            self.assertEqual(list(getattr(src, view)(data=True, **kwargs)),
+                             list(getattr(dst, view)(data=True, **kwargs)))
+        self.assertEqual(['v5', 'v2', 'v7'], list(dst.predecessors('v0')))
+        self.assertEqual(cache, copy_cache)
+        self.assertIsInstance(copy_cache, graph_json.IdCache)
+        # the copy's changes stay in the copy
+        copy.update_vertex(_vertex('v1', n=99))
+        copy.update_edge(_edge('v1', 'v3', 'contains', w=1))
+        copy.remove_vertex(copy.get_vertex('v0'))
+        copy_cache['k2'] = 'v2'
+        self.assertEqual(1, src.nodes['v1']['n'])
+        self.assertNotIn('w', src.adj['v1']['v3']['contains'])
+        self.assertIn('v0', src)
+        self.assertEqual({'k1': 'v1'}, dict(cache))
+
+
 class TestSnapshotCodec(test_base.BaseTestCase):
 
     def test_reads_snapshots_written_before_orjson(self):

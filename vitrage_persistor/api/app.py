@@ -38,7 +38,6 @@ import os
 import urllib.parse
 from collections.abc import Callable
 
-import sqlalchemy.exc
 import webob
 import webob.dec
 import webob.exc
@@ -47,7 +46,6 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_context import context as oslo_context
-from oslo_db import exception as db_exc
 from oslo_log import log
 from oslo_middleware import (
     healthcheck,
@@ -160,9 +158,7 @@ ROUTES = (
 )
 _PUBLIC_PATHS = frozenset(r.template.rstrip('/') for r in ROUTES if r.public)
 
-# Database faults that mean "not reachable now", not "our bug".
-_UNAVAILABLE = (db_exc.DBConnectionError, sqlalchemy.exc.OperationalError,
-                sqlalchemy.exc.TimeoutError)
+_UNAVAILABLE = storage_api.UNAVAILABLE
 
 
 def load_openapi(max_limit: int) -> dict:

@@ -58,6 +58,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from vitrage_persistor.replay import engine, errors, graph_json
+from vitrage_persistor.storage import api as storage_api
 from vitrage_persistor.storage import records
 
 LOG = log.getLogger(__name__)
@@ -160,15 +161,32 @@ class Follower:
             self.start()
         deadline = None if max_seconds is None else (
             time.monotonic() + max_seconds)
+        down_since = None
         try:
             while not self.stop_event.is_set():
                 if deadline is not None and time.monotonic() > deadline:
                     break
-                applied = self.poll()
                 if self.dump_requested.is_set():
                     self.dump_requested.clear()
                     self.dump()
-                self.maybe_snapshot()
+                try:
+                    applied = self.poll()
+                    self.maybe_snapshot()
+                except storage_api.UNAVAILABLE as exc:
+                    if down_since is None:
+                        down_since = time.monotonic()
+                        LOG.warning('database unavailable; the standby '
+                                    'keeps its graph at event %d and tries '
+                                    'again every %ss: %s', self.last_id,
+                                    self.conf.replay.poll_interval,
+                                    str(exc).splitlines()[0])
+                    self.stop_event.wait(self.conf.replay.poll_interval)
+                    continue
+                if down_since is not None:
+                    LOG.warning('database back after %.0fs; the standby '
+                                'goes on from event %d',
+                                time.monotonic() - down_since, self.last_id)
+                    down_since = None
                 self.write_status()
                 if not applied:
                     self.stop_event.wait(self.conf.replay.poll_interval)
@@ -186,18 +204,25 @@ class Follower:
         return self.last_id - self.floor - len(self.window_ids)
 
     def poll(self) -> int:
-        """Apply whatever is new; return how many events were applied."""
+        """Apply whatever is new; return how many events were applied.
+
+        Every read comes before the first change to the follower's state,
+        so a database error leaves it as it was, for the next poll.
+        """
         size = self.conf.replay.page_size
         page = list(itertools.islice(self.store.iter_events_by_id(
             after_id=self.last_id, page_size=size), size))
         now = time.monotonic()
+        filled = self._fill_gaps(now, page)
         for event in page:
             self.window_ids.add(event.id)
             self._window_order.append(event.id)
+        for event in filled:
+            self.window_ids.add(event.id)
+        self.gaps_filled += len(filled)
         if page:
             self.last_id = page[-1].id
             self._marks.append((self.last_id, now))
-        filled = self._fill_gaps(now)
         self._advance_floor(now)
         batch = sorted(page + filled, key=lambda e: e.order_key)
         if not batch:
@@ -216,22 +241,27 @@ class Follower:
         self._since_snapshot += len(batch)
         return len(batch)
 
-    def _fill_gaps(self, now: float) -> list[records.StoredEvent]:
-        """Rows that committed late inside the window, not applied yet."""
-        if not self.open_gaps or \
+    def _fill_gaps(self, now: float, page: list
+                   ) -> list[records.StoredEvent]:
+        """Rows that committed late inside the window, not applied yet.
+
+        ``page`` is what this poll read above ``last_id``: counted as
+        seen, not applied yet.
+        """
+        last_id = page[-1].id if page else self.last_id
+        seen = len(self.window_ids) + len(page)
+        if last_id - self.floor == seen or \
                 now - self._gap_checked_at < GAP_CHECK_INTERVAL:
             return []
-        self._gap_checked_at = now
-        count = self.store.count_events_between(self.floor, self.last_id)
-        if count == len(self.window_ids):
+        count = self.store.count_events_between(self.floor, last_id)
+        if count == seen:
+            self._gap_checked_at = now
             return []
-        new = [i for i in self.store.event_ids_between(self.floor,
-                                                       self.last_id)
-               if i not in self.window_ids]
+        in_page = {event.id for event in page}
+        new = [i for i in self.store.event_ids_between(self.floor, last_id)
+               if i not in self.window_ids and i not in in_page]
         filled = self.store.get_events_by_ids(new)
-        for event in filled:
-            self.window_ids.add(event.id)
-        self.gaps_filled += len(filled)
+        self._gap_checked_at = now
         return filled
 
     def _advance_floor(self, now: float) -> None:

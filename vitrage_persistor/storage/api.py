@@ -45,6 +45,11 @@ from vitrage_persistor.storage import (
 
 LOG = log.getLogger(__name__)
 
+# Database faults that mean "not reachable now", not "our bug": what the
+# API answers with a 503 and the standby waits out.
+UNAVAILABLE = (db_exception.DBConnectionError, sa.exc.OperationalError,
+               sa.exc.TimeoutError)
+
 # SQLite's limit on bound parameters (32766 since 3.32) and MySQL's
 # max_allowed_packet (16 MiB by default) both cap one statement; a batch
 # is split into statements under these, still inside one transaction.

@@ -14,16 +14,24 @@
 
 import contextlib
 import json
+import logging
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
+import fixtures
+import sqlalchemy as sa
+from oslo_db.sqlalchemy import test_fixtures
+
 from vitrage_persistor.replay import canonical, engine, follow, graph_json
+from vitrage_persistor.storage import api as storage_api
 from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
+from vitrage_persistor.tests.functional.persistor import helpers
 from vitrage_persistor.tests.functional.replay import base
 
 
@@ -172,6 +180,71 @@ class FollowContract:
 
 globals().update(func_fixtures.backend_classes(
     'TestFollow', (FollowContract, base.ReplayDBTestCase), {}))
+
+
+class TestFollowDatabaseOutagePostgreSQL(base.ReplayDBTestCase):
+    """The standby waits out a database outage and misses nothing."""
+
+    FIXTURE = test_fixtures.PostgresqlOpportunisticFixture
+
+    def test_outage_while_events_are_stored(self):
+        recs = trace.to_records(base.long_trace()[:600])
+        self.store.add_batch(recs[:200])
+        url = sa.engine.make_url(self.db_url)
+        proxy = func_fixtures.TcpProxy(url.host or '127.0.0.1',
+                                       url.port or 5432).start()
+        self.addCleanup(proxy.close)
+        # the standby reaches the database through the proxy; the test
+        # (the agents, as it were) directly
+        self.config(connection=url.set(
+            host='127.0.0.1', port=proxy.port).render_as_string(
+                hide_password=False), group='database')
+        self.config(poll_interval=0.2, group='replay')
+        self.config(snapshot_interval='100', group='persistor')
+        store = storage_api.Store(self.conf)
+        self.addCleanup(store.dispose)
+        follower = follow.Follower(self.conf, engine.Replayer(self.conf,
+                                                              store),
+                                   install_signals=False)
+        follower.start()
+        logs = self.useFixture(fixtures.FakeLogger(
+            name='vitrage_persistor.replay.follow', level=logging.WARNING))
+        thread = threading.Thread(target=follower.run, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 30)
+        self.addCleanup(follower.stop)
+
+        def caught_up():
+            return follower.last_id == self.store.max_event_id()
+
+        self.store.add_batch(recs[200:300])
+        helpers.wait_for(caught_up, 60, what='the standby at event 300')
+        proxy.close()
+        self.store.add_batch(recs[300:450])
+        helpers.wait_for(lambda: 'database unavailable' in logs.output, 30,
+                         what='the outage noticed')
+        time.sleep(1)  # a few more polls fail
+        self.assertTrue(thread.is_alive())
+        # nothing half-read: the graph is still at event 300
+        self.assertEqual((300, 300), (follower.event_count,
+                                      follower.last_id))
+        proxy.reopen()
+        self.store.add_batch(recs[450:])
+        helpers.wait_for(caught_up, 60, what='the standby at event 600')
+        follower.stop()
+        thread.join(30)
+        self.assertFalse(thread.is_alive())
+        self.assertIn('database back after', logs.output)
+        expected = trace.live_graphs(self.conf, base.long_trace()[:600],
+                                     [600])[600]
+        self.assertEqual([], canonical.differences(
+            expected, canonical.canonical(follower.processor.graph,
+                                          follower.processor.id_cache)))
+        # and its snapshots after the outage are right too
+        result = self.replayer.graph_at()
+        self.assertIsNotNone(result.snapshot_id)
+        self.assertEqual(expected, canonical.canonical(
+            result.graph, result.processor.id_cache))
 
 
 class TestFollowCommand(func_fixtures.OpportunisticDB,

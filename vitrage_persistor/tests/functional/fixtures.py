@@ -143,11 +143,19 @@ class TcpProxy:
     refused and live ones are reset: what a client sees when that server
     goes away. The port is chosen at construction, so a URL can point at
     the proxy before it is first started, and stays the same on reopen().
+
+    ``fallbacks`` (``(host, port)`` pairs) are tried in turn, for each new
+    connection, when the target refuses it: what a local haproxy does with
+    one active server and the others ``backup``. ``failovers`` counts the
+    connections a fallback served.
     """
 
     def __init__(self, target_host: str = '127.0.0.1',
-                 target_port: int = 5672, listen_host: str = '127.0.0.1'):
+                 target_port: int = 5672, listen_host: str = '127.0.0.1',
+                 fallbacks: tuple[tuple[str, int], ...] = ()):
         self.target = (target_host, target_port)
+        self.fallbacks = tuple(fallbacks)
+        self.failovers = 0
         self.listen_host = listen_host
         with socket.socket() as probe:
             probe.bind((listen_host, 0))
@@ -178,16 +186,26 @@ class TcpProxy:
             if not self._accepting:
                 client.close()
                 return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()  # the real server is down: refuse
+            upstream = self._connect()
+            if upstream is None:
+                client.close()  # the real servers are down: refuse
                 continue
             upstream.settimeout(None)
             with self._lock:
                 self._conns += [client, upstream]
             threading.Thread(target=self._pipe, args=(client, upstream),
                              daemon=True).start()
+
+    def _connect(self):
+        for n, target in enumerate((self.target, *self.fallbacks)):
+            try:
+                upstream = socket.create_connection(target, timeout=5)
+            except OSError:
+                continue
+            if n:
+                self.failovers += 1
+            return upstream
+        return None
 
     @staticmethod
     def _pipe(a, b):

@@ -95,26 +95,50 @@ class Host(fixtures.Fixture):
         _ip(*inside, 'link', 'set', 'lo', 'up')
         _ip(*inside, 'route', 'add', 'default', 'via', self.gateway)
 
-    def proxy(self, url: str, default_port: int) -> tuple[str, 'object']:
+    def proxy(self, url: str, default_port: int,
+              fallbacks: tuple[tuple[str, int], ...] = ()
+              ) -> tuple[str, 'object']:
         """``url`` as this host reaches it, through a proxy on its link.
 
         Returns ``(url for this host, the proxy)``; the proxy is started
-        and closed at cleanup.
+        and closed at cleanup. ``fallbacks``: servers the proxy connects
+        to, in turn, when ``url``'s refuses (see
+        :class:`~fixtures.TcpProxy`), as a local haproxy with backup
+        servers would.
         """
         parsed = sa.engine.make_url(url)
         proxy = vp_fixtures.TcpProxy(parsed.host or '127.0.0.1',
                                      parsed.port or default_port,
-                                     listen_host=self.gateway).start()
+                                     listen_host=self.gateway,
+                                     fallbacks=fallbacks).start()
         self.addCleanup(proxy.close)
         self._proxies.append(proxy)
         moved = parsed.set(host=self.gateway, port=proxy.port)
         return moved.render_as_string(hide_password=False), proxy
 
-    def rabbit_url(self, url: str) -> tuple[str, 'object']:
-        """A ``rabbit://`` transport URL as this host reaches it."""
-        # sqlalchemy's URL parser reads rabbit://user:pw@host:port/vhost
-        # the same way, which keeps one way of rewriting both.
-        return self.proxy(url, 5672)
+    def rabbit_url(self, url: str) -> tuple[str, list]:
+        """A ``rabbit://`` transport URL as this host reaches it.
+
+        A URL listing several nodes (``rabbit://u:p@h1:p1,u:p@h2:p2/vh``,
+        a cluster) gets one proxy per node on this host's link, listed in
+        the same order. Returns ``(url for this host, [proxies])``.
+        """
+        scheme, rest = url.split('://', 1)
+        nodes, slash, vhost = rest.partition('/')
+        moved, proxies = [], []
+        for node in nodes.split(','):
+            creds, _, address = node.rpartition('@')
+            host, _, port = address.partition(':')
+            proxy = vp_fixtures.TcpProxy(host or '127.0.0.1',
+                                         int(port or 5672),
+                                         listen_host=self.gateway).start()
+            self.addCleanup(proxy.close)
+            self._proxies.append(proxy)
+            proxies.append(proxy)
+            moved.append('%s%s:%d' % (creds + '@' if creds else '',
+                                      self.gateway, proxy.port))
+        return '%s://%s%s%s' % (scheme, ','.join(moved), slash,
+                                vhost), proxies
 
     def cut(self) -> None:
         """Take the host's link down: its packets go nowhere."""

@@ -20,6 +20,7 @@ in the test process.
 """
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -171,6 +172,34 @@ def finish(proc, timeout=240):
     if proc.returncode != 0:
         raise AssertionError('publisher failed: %s' % out[-3000:])
     return out
+
+
+def hook_publish(url, start, count, rate=0, wait=True, quorum=True,
+                 events_per_message=None):
+    """The hooks' publisher (:mod:`.hook_publisher`) in its own process.
+
+    With ``wait`` returns its stats (:func:`hook_finish`), else the
+    process.
+    """
+    argv = [PYTHON, '-m', 'vitrage_persistor.tests.functional.persistor.'
+            'hook_publisher', '--url', url, '--start', str(start),
+            '--count', str(count), '--rate', str(rate)]
+    if quorum:
+        argv.append('--quorum')
+    if events_per_message:
+        argv += ['--events-per-message', str(events_per_message)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=_QUIET)
+    return hook_finish(proc) if wait else proc
+
+
+def hook_finish(proc, timeout=300):
+    """Wait for :func:`hook_publish`'s process; its stats as a dict."""
+    out, _ = proc.communicate(timeout=timeout)
+    last = out.strip().splitlines()[-1] if out.strip() else ''
+    if proc.returncode != 0 or not last.startswith('{'):
+        raise AssertionError('hook publisher failed: %s' % out[-3000:])
+    return json.loads(last)
 
 
 class PrivateRabbit:

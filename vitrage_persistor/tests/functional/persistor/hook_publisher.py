@@ -13,7 +13,8 @@
 """vitrage-graph's publisher in a process of its own, for broker faults.
 
 Run as ``python -m vitrage_persistor.tests.functional.persistor.
-hook_publisher --url URL --start S --count N [--rate R] [--quorum]``. It
+hook_publisher --url URL --start S --count N [--rate R] [--quorum]
+[--events-per-message E]``. It
 publishes through :class:`vitrage_persistor.publish.publisher.Publisher`,
 what the hooks run inside vitrage-graph (a sender process, bundles,
 publisher confirms, resending what was not confirmed), configured only by
@@ -44,6 +45,9 @@ def main(argv=None):
                         help='events/s, 0 = as fast as possible')
     parser.add_argument('--quorum', action='store_true',
                         help='[persistor_hooks] rabbit_quorum_queue = true')
+    parser.add_argument('--events-per-message', type=int, default=0,
+                        help='[persistor_hooks] events_per_message '
+                             '(0: its default)')
     parser.add_argument('--flush-timeout', type=float, default=300)
     args = parser.parse_args(argv)
     conf = service.make_conf()
@@ -53,6 +57,9 @@ def main(argv=None):
     conf.set_override('rabbit_quorum_queue', args.quorum,
                       group='persistor_hooks')
     conf.set_override('retry_interval_max', 1.0, group='persistor_hooks')
+    if args.events_per_message:
+        conf.set_override('events_per_message', args.events_per_message,
+                          group='persistor_hooks')
     pub = publisher_mod.Publisher(conf, 'driver', register_atexit=False)
     t0 = time.monotonic()
     if not pub.start(timeout=120):

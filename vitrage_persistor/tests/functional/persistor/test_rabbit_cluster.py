@@ -26,9 +26,7 @@ throughput figures are in ``tools/bench/rabbit_cluster.py``.
 """
 
 import collections
-import json
 import os
-import subprocess
 import time
 
 from oslo_db.sqlalchemy import test_fixtures
@@ -44,24 +42,9 @@ QUEUE = rabbit_cluster.QUEUE
 DEAD = 'vitrage_persistor.dead'
 
 
-def hook_publish(url, start, count, rate=0, wait=True, quorum=True):
-    """The hooks' publisher (quorum queues) in its own process."""
-    proc = subprocess.Popen(
-        [helpers.PYTHON, '-m', 'vitrage_persistor.tests.functional.'
-         'persistor.hook_publisher', '--url', url, '--start', str(start),
-         '--count', str(count), '--rate', str(rate)] +
-        (['--quorum'] if quorum else []),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ, PYTHONWARNINGS='ignore'))
-    return finish(proc) if wait else proc
-
-
-def finish(proc, timeout=300):
-    out, _ = proc.communicate(timeout=timeout)
-    last = out.strip().splitlines()[-1] if out.strip() else ''
-    if proc.returncode != 0 or not last.startswith('{'):
-        raise AssertionError('hook publisher failed: %s' % out[-3000:])
-    return json.loads(last)
+# the hooks' publisher (quorum queues) in its own process
+hook_publish = helpers.hook_publish
+finish = helpers.hook_finish
 
 
 class TestRabbitCluster(vp_fixtures.OpportunisticDB, base.TestCase):

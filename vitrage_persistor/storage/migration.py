@@ -57,6 +57,33 @@ def _config(store: storage_api.Store,
 
 def upgrade(store: storage_api.Store, revision: str = 'head') -> None:
     alembic_command.upgrade(_config(store), revision)
+    use_wal(store)
+
+
+def use_wal(store: storage_api.Store) -> str | None:
+    """Put a SQLite database file in write-ahead-log mode; its new mode.
+
+    In SQLite's default rollback-journal mode a reader blocks a writer's
+    commit: the agent's batch or the standby's snapshot waits for the
+    API's (or the standby's own read-ahead) query, and fails with
+    "database is locked" after the driver's 5 s. In WAL mode readers
+    and the one writer do not wait for each other. The mode is kept in
+    the file, so setting it here, where every deployment and test
+    creates its schema, is enough. None for other databases and for
+    in-memory SQLite.
+    """
+    if store.dialect_name != 'sqlite' or not store.engine.url.database \
+            or store.engine.url.database == ':memory:':
+        return None
+    # Outside any transaction, which SQLite requires for this pragma: on
+    # the driver's connection, where oslo.db's listener does not BEGIN.
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute('PRAGMA journal_mode=WAL')
+        return cursor.fetchone()[0]
+    finally:
+        raw.close()
 
 
 def current(store: storage_api.Store) -> str | None:

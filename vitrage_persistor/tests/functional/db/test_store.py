@@ -14,7 +14,9 @@
 
 import datetime
 import json
+import time
 
+from vitrage_persistor.storage import api as storage_api
 from vitrage_persistor.storage import records
 from vitrage_persistor.tests import base
 from vitrage_persistor.tests.common import records as test_records
@@ -138,3 +140,28 @@ class StoreContract:
 globals().update(func_fixtures.backend_classes(
     'TestStore', (StoreContract, func_fixtures.OpportunisticDB,
                   base.TestCase), {}))
+
+
+class TestSQLiteReadersDoNotBlockWriters(func_fixtures.OpportunisticDB,
+                                         base.TestCase):
+    """The schema's SQLite file is in WAL mode: a long read, such as the
+    API's or the standby's read-ahead, never makes a commit fail."""
+
+    def test_commit_while_a_read_is_open(self):
+        self.store.add_batch([make_event(i) for i in range(300)])
+        reader = storage_api.Store(self.conf)
+        self.addCleanup(reader.dispose)
+        with reader.engine.connect() as conn:
+            # a read half consumed: its statement holds the file
+            rows = conn.exec_driver_sql('SELECT id FROM event')
+            rows.fetchone()
+            start = time.monotonic()
+            result = self.store.add_batch([make_event(i)
+                                           for i in range(300, 310)])
+            # in rollback-journal mode this commit waits for the reader,
+            # and fails with "database is locked" after the driver's 5 s
+            self.assertLess(time.monotonic() - start, 4)
+            self.assertEqual(10, result.stored)
+            self.assertEqual(299, len(rows.fetchall()))
+            self.assertEqual('wal', conn.exec_driver_sql(
+                'PRAGMA journal_mode').scalar())

@@ -144,8 +144,11 @@ globals().update(func_fixtures.backend_classes(
 
 class TestSQLiteReadersDoNotBlockWriters(func_fixtures.OpportunisticDB,
                                          base.TestCase):
-    """The schema's SQLite file is in WAL mode: a long read, such as the
-    API's or the standby's read-ahead, never makes a commit fail."""
+    """The schema's SQLite file is in WAL mode.
+
+    So a long read, such as the API's or the standby's read-ahead, never
+    makes a commit fail.
+    """
 
     def test_commit_while_a_read_is_open(self):
         self.store.add_batch([make_event(i) for i in range(300)])

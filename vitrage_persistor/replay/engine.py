@@ -287,22 +287,20 @@ class Replayer:
         self._kept = kept
         return snapshot, graph_json.clone(kept.graph, kept.id_cache)
 
-    def _earliest(self, first_event) -> tuple:
+    def _earliest(self, first: records.OrderKey | None) -> tuple:
         """The earliest replayable point.
 
-        That is the first event, or the oldest snapshot when the events
-        before it have expired.
+        That is the first event (order key ``first``), or the oldest
+        snapshot when the events before it have expired.
         """
         snaps = [m for m in self.store.list_snapshots()
                  if m['processor'] == self.processor_name]
         oldest = min(snaps, key=_covers) if snaps else None
-        if oldest is not None and (
-                first_event is None
-                or first_event.order_key > _covers(oldest)):
+        if oldest is not None and (first is None or first > _covers(oldest)):
             return _covers(oldest), True
-        if first_event is None:
+        if first is None:
             return None, False
-        return first_event.order_key, False
+        return first, False
 
     def _expired_base(self, until, until_time):
         """The newest snapshot at or before the target, late or not.
@@ -345,8 +343,7 @@ class Replayer:
         """
         if max_event_id is None:
             max_event_id = self.store.max_event_id()
-        first = self.store.first_event()
-        earliest, expired = self._earliest(first)
+        earliest, expired = self._earliest(self.store.first_order_key())
         if earliest is None:
             raise errors.EmptyHistory()
         until_time = None

@@ -772,6 +772,14 @@ class Store:
         """The first event in replay order, or None on an empty table."""
         return next(iter(self.iter_events(page_size=1)), None)
 
+    def first_order_key(self) -> records.OrderKey | None:
+        """The first event's order key (its payload not read), or None."""
+        query = sa.select(*_ORDER_COLUMNS).order_by(
+            *_ORDER_COLUMNS).limit(1)
+        with self._reader() as conn:
+            row = conn.execute(query).first()
+        return records.OrderKey(*row) if row is not None else None
+
     def count_late_events(self, covers: records.OrderKey,
                           max_event_id: int) -> int:
         """Events a snapshot should hold but could not have seen.

@@ -28,6 +28,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 import uuid
 
 import fixtures
@@ -143,6 +144,12 @@ class TcpProxy:
     refused and live ones are reset: what a client sees when that server
     goes away. The port is chosen at construction, so a URL can point at
     the proxy before it is first started, and stays the same on reopen().
+
+    :meth:`freeze` plays a server that hangs instead (a paused VM, a
+    stuck node): connections stay open and new ones are accepted, but no
+    byte moves either way until :meth:`thaw`. The proxy's kernel still
+    acknowledges what it receives, so the client sees no TCP error; only
+    a protocol heartbeat or a timeout can tell it the server is gone.
     """
 
     def __init__(self, target_host: str = '127.0.0.1',
@@ -156,6 +163,7 @@ class TcpProxy:
         self._conns = []
         self._lock = threading.Lock()
         self._accepting = False
+        self._frozen = threading.Event()
 
     def start(self) -> 'TcpProxy':
         self._server = socket.socket()
@@ -178,23 +186,44 @@ class TcpProxy:
             if not self._accepting:
                 client.close()
                 return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()  # the real server is down: refuse
-                continue
-            upstream.settimeout(None)
             with self._lock:
-                self._conns += [client, upstream]
-            threading.Thread(target=self._pipe, args=(client, upstream),
+                self._conns.append(client)
+            threading.Thread(target=self._connect, args=(client,),
                              daemon=True).start()
 
-    @staticmethod
-    def _pipe(a, b):
+    def _connect(self, client):
+        while self._frozen.is_set():  # a hung server: accepted, silent
+            if client.fileno() == -1:
+                return  # close() cut it meanwhile
+            time.sleep(0.05)
+        try:
+            upstream = socket.create_connection(self.target, timeout=5)
+        except OSError:
+            client.close()  # the real server is down: refuse
+            return
+        upstream.settimeout(None)
+        with self._lock:
+            self._conns.append(upstream)
+        self._pipe(client, upstream)
+
+    def freeze(self) -> None:
+        """Hang: keep every connection open and move no byte."""
+        self._frozen.set()
+
+    def thaw(self) -> None:
+        """Move bytes again (what was sent meanwhile is delivered)."""
+        self._frozen.clear()
+
+    def _pipe(self, a, b):
         socks = [a, b]
         try:
             while True:
-                readable, _, _ = select.select(socks, [], [], 1.0)
+                if self._frozen.is_set():
+                    if a.fileno() == -1 or b.fileno() == -1:
+                        return  # close() cut it meanwhile
+                    time.sleep(0.05)
+                    continue
+                readable, _, _ = select.select(socks, [], [], 0.2)
                 for s in readable:
                     data = s.recv(65536)
                     if not data:

@@ -151,6 +151,20 @@ class RabbitCluster:
         leader = self.queues(vhost)[queue]['leader']
         return self.number(leader)
 
+    def consumer_nodes(self, vhost: str, queue: str = QUEUE) -> list[int]:
+        """The nodes that the consumers of ``queue`` are connected to."""
+        out = self.ctl(self.any_running(), 'list_consumers', '-q',
+                       '--no-table-headers', '-p', vhost, 'queue_name',
+                       'channel_pid')
+        nodes = []
+        for line in out.splitlines():
+            parts = line.split()
+            # a channel pid names its node: <rabbit-vp2@localhost.1.2.3>
+            if len(parts) == 2 and parts[0] == queue:
+                node = parts[1].lstrip('<').split('@')[0] + '@localhost'
+                nodes.append(self.number(node))
+        return nodes
+
     def set_dead_letter_policy(self, vhost: str) -> None:
         script = os.path.join(REPO, 'tools', 'rabbitmq-dead-letter-policy.sh')
         env = dict(self.env, RABBITMQCTL='bash %s ctl %s %d' % (

@@ -232,10 +232,16 @@ status() {
 }
 
 node_pid() {
-    local pidfile
+    local pidfile pid
     pidfile="$(node_dir "$1")/pid"
-    [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null &&
-        echo "$(<"$pidfile")"
+    [ -s "$pidfile" ] || return 1
+    pid=$(<"$pidfile")
+    # a killed node whose zombie nobody has reaped yet (an init that
+    # reaps late) still answers kill -0: not running
+    case "$(ps -o stat= -p "$pid" 2>/dev/null)" in
+        "" | Z*) return 1 ;;
+    esac
+    echo "$pid"
 }
 
 case "$ACTION" in

@@ -265,6 +265,12 @@ case "$ACTION" in
             exit 1
         }
         kill -9 "$PID"
+        # return once it is gone: a loaded machine takes a while to tear a
+        # VM down, and "pid" must not name it meanwhile (up to 30 s)
+        for _ in $(seq 300); do
+            node_pid "$3" >/dev/null || break
+            sleep 0.1
+        done
         ;;
     start-node)
         [ $# -ge 3 ] || usage

@@ -96,6 +96,17 @@ class RabbitCluster:
                 return n
         raise ClusterError('no node of the cluster is running')
 
+    def ctl_any(self, *args, timeout=120) -> str:
+        """rabbitmqctl on the first running node that answers."""
+        last = ClusterError('no node of the cluster is running')
+        for n in (1, 2, 3):
+            if self.running(n):
+                try:
+                    return self.ctl(n, *args, timeout=timeout)
+                except ClusterError as exc:
+                    last = exc  # going down or not up yet: the next one
+        raise last
+
     def kill(self, n: int) -> None:
         """kill -9 node ``n``: a crash, no goodbye to its peers."""
         self._run('kill', self.dir, str(n))
@@ -139,10 +150,9 @@ class RabbitCluster:
 
     def queues(self, vhost: str) -> dict[str, dict]:
         """``{name: {'type', 'messages', 'leader', 'members'}}``."""
-        out = self.ctl(self.any_running(), 'list_queues', '-q',
-                       '--formatter', 'json', '-p',
-                       vhost, 'name', 'type', 'messages', 'leader',
-                       'members')
+        out = self.ctl_any('list_queues', '-q', '--formatter', 'json',
+                           '-p', vhost, 'name', 'type', 'messages',
+                           'leader', 'members')
         import json
         return {q['name']: q for q in json.loads(out or '[]')}
 
@@ -153,9 +163,8 @@ class RabbitCluster:
 
     def consumer_nodes(self, vhost: str, queue: str = QUEUE) -> list[int]:
         """The nodes that the consumers of ``queue`` are connected to."""
-        out = self.ctl(self.any_running(), 'list_consumers', '-q',
-                       '--no-table-headers', '-p', vhost, 'queue_name',
-                       'channel_pid')
+        out = self.ctl_any('list_consumers', '-q', '--no-table-headers',
+                           '-p', vhost, 'queue_name', 'channel_pid')
         nodes = []
         for line in out.splitlines():
             parts = line.split()

@@ -232,10 +232,16 @@ status() {
 }
 
 node_pid() {
-    local pidfile
+    local pidfile pid
     pidfile="$(node_dir "$1")/pid"
-    [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null &&
-        echo "$(<"$pidfile")"
+    [ -s "$pidfile" ] || return 1
+    pid=$(<"$pidfile")
+    # a killed node whose zombie nobody has reaped yet (an init that
+    # reaps late) still answers kill -0: not running
+    case "$(ps -o stat= -p "$pid" 2>/dev/null)" in
+        "" | Z*) return 1 ;;
+    esac
+    echo "$pid"
 }
 
 case "$ACTION" in
@@ -259,6 +265,12 @@ case "$ACTION" in
             exit 1
         }
         kill -9 "$PID"
+        # return once it is gone: a loaded machine takes a while to tear a
+        # VM down, and "pid" must not name it meanwhile (up to 30 s)
+        for _ in $(seq 300); do
+            node_pid "$3" >/dev/null || break
+            sleep 0.1
+        done
         ;;
     start-node)
         [ $# -ge 3 ] || usage

@@ -45,10 +45,20 @@ a batch; with the agent's default of 500 (and its prefetch of 1,000
 notifications) the first agent to connect takes a 20,000-event backlog
 whole and the others idle.
 
+``--failover-strategy round-robin`` gives the agents oslo.messaging's
+default instead of theirs (``shuffle``), and ``--faults leader-kill
+--leader-kill-rounds K`` repeats the leader kill: together they measure
+how often an agent gets stuck on the dead node (doc/source/
+rabbitmq-cluster.rst, "The stuck consumer"). A leader kill brings the
+dead node back after 60 s if the agent has not stored everything by then,
+and reports it as stuck.
+
 Usage::
 
     python tools/bench/rabbit_cluster.py [--n 20000] [--json FILE]
         [--batch-size 10] [--skip-faults] [--skip-throughput]
+        [--faults leader-kill,rolling,agent-kill] [--leader-kill-rounds 1]
+        [--failover-strategy shuffle|round-robin]
 """
 
 import argparse
@@ -124,7 +134,7 @@ class Run:
     """One measurement: a database, a vhost, agents and a publisher."""
 
     def __init__(self, tmp, label, url_of_vhost, add_vhost, delete_vhost,
-                 quorum=True, batch_size=10):
+                 quorum=True, batch_size=10, failover_strategy=None):
         self.tmp = tmp
         self.label = label
         self.vhost = add_vhost()
@@ -132,13 +142,18 @@ class Run:
         self.url = url_of_vhost(self.vhost)
         self.quorum = quorum
         self.batch_size = batch_size
+        self.failover_strategy = failover_strategy
         self.db_name, self.db_url, self.store = fresh_database()
         self.agents = []
 
     def agent(self, name):
+        rabbit = dict(QUORUM['oslo_messaging_rabbit']) if self.quorum else {}
+        if self.failover_strategy:
+            rabbit['kombu_failover_strategy'] = self.failover_strategy
         path = helpers.write_config(
             os.path.join(self.tmp, '%s-%s.conf' % (self.label, name)),
-            self.url, self.db_url, QUORUM if self.quorum else None,
+            self.url, self.db_url,
+            {'oslo_messaging_rabbit': rabbit} if rabbit else None,
             batch_size=self.batch_size, stats_interval=5)
         agent = helpers.Agent(path, os.path.join(
             self.tmp, '%s-%s.log' % (self.label, name)))
@@ -203,23 +218,43 @@ class Watch:
 
 # -- faults ---------------------------------------------------------------
 
+# How long the leader stays dead at most: an agent stuck on it (the
+# round-robin loop, doc/source/rabbitmq-cluster.rst "The stuck consumer")
+# then resumes when it is back, as an operator would restart it.
+STUCK_S = 60
+
+
 def fault_leader_kill(cluster, run, n):
     run.agent('agent').start()
     watch = Watch(run.store)
     pub = run.publish(0, n, rate=2000)
     watch.until(lambda c: c >= n // 4, 300, 'a quarter stored')
     leader = cluster.leader(run.vhost)
+    on_leader = leader in cluster.consumer_nodes(run.vhost)
     watch.longest_stall = 0.0
     cluster.kill(leader)
     stats = run.finish(pub)
+    stuck = False
+    try:
+        watch.until(lambda c: c >= n, STUCK_S, 'all stored')
+    except SystemExit:
+        stuck = True  # brought back below; the stall runs on until then
+    new_leader = cluster.leader(run.vhost)
+    if stuck:
+        cluster.start_node(leader)
     watch.until(lambda c: c >= n, 600, 'all stored')
     time.sleep(2)
-    new_leader = cluster.leader(run.vhost)
-    cluster.start_node(leader)
+    if not stuck:
+        cluster.start_node(leader)
     return dict(lost_duplicated(run.store, n), publisher=stats,
-                stall_s=round(watch.longest_stall, 2),
-                detail='killed leader %s, new leader %s' % (
-                    cluster.node(leader), cluster.node(new_leader)))
+                stall_s=round(watch.longest_stall, 2), stuck=stuck,
+                consumer_on_leader=on_leader,
+                detail='killed leader %s (%s), new leader %s%s' % (
+                    cluster.node(leader),
+                    'the consumer\'s node' if on_leader else
+                    'not the consumer\'s node', cluster.node(new_leader),
+                    '; STUCK until it came back after %d s' % STUCK_S
+                    if stuck else ''))
 
 
 def fault_rolling(cluster, run, n):
@@ -259,6 +294,10 @@ def fault_agent_kill(cluster, run, n):
     return dict(lost_duplicated(run.store, n), publisher=stats,
                 stall_s=round(watch.longest_stall, 2),
                 detail='one of two agents kill -9ed at a quarter')
+
+
+FAULTS = {'leader-kill': fault_leader_kill, 'rolling': fault_rolling,
+          'agent-kill': fault_agent_kill}
 
 
 # -- throughput -----------------------------------------------------------
@@ -316,12 +355,25 @@ def main():
              'agent; 500 (the default) lets one agent take a 20,000-event '
              'backlog whole')
     parser.add_argument('--skip-faults', action='store_true')
+    parser.add_argument(
+        '--faults', default=','.join(FAULTS),
+        help='which faults, comma-separated (default: all of %s)'
+        % ', '.join(FAULTS))
+    parser.add_argument(
+        '--leader-kill-rounds', type=int, default=1,
+        help='run the leader kill this many times (a fresh vhost, database '
+             'and agent each time): the stuck consumer was one run in five')
+    parser.add_argument(
+        '--failover-strategy', choices=('shuffle', 'round-robin'),
+        help='the agents\' [oslo_messaging_rabbit] kombu_failover_strategy '
+             '(default: the agent\'s own, shuffle)')
     parser.add_argument('--skip-throughput', action='store_true')
     args = parser.parse_args()
     n = args.n
     tmp = tempfile.mkdtemp(prefix='vp-bench-rmq-')
     cluster = rabbit_cluster.RabbitCluster('rabbit-vpb', 25700)
     results = {'n': n, 'batch_size': args.batch_size, 'faults': {},
+               'failover_strategy': args.failover_strategy or 'shuffle',
                'throughput': []}
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     t0 = time.monotonic()
@@ -332,12 +384,17 @@ def main():
 
         def cluster_run(label):
             return Run(tmp, label, cluster.url, cluster.add_vhost,
-                       cluster.delete_vhost, batch_size=args.batch_size)
+                       cluster.delete_vhost, batch_size=args.batch_size,
+                       failover_strategy=args.failover_strategy)
 
         if not args.skip_faults:
-            for label, fault in (('leader-kill', fault_leader_kill),
-                                 ('rolling', fault_rolling),
-                                 ('agent-kill', fault_agent_kill)):
+            chosen = []
+            for name in args.faults.split(','):
+                rounds = (args.leader_kill_rounds if name == 'leader-kill'
+                          else 1)
+                chosen += [('%s#%d' % (name, i + 1) if i else name,
+                            FAULTS[name]) for i in range(rounds)]
+            for label, fault in chosen:
                 cluster.wait_all_running()
                 run = cluster_run(label)
                 try:

@@ -42,14 +42,30 @@ class QueueMismatch(RuntimeError):
     """The broker already has the queue with other durability."""
 
 
+FAILOVER_OPT = 'kombu_failover_strategy'
+
+
 def set_defaults(conf: cfg.ConfigOpts) -> None:
-    """Register oslo.messaging's options and make queues durable.
+    """Register oslo.messaging's options; durable queues, random failover.
 
     Call before the config files are parsed, so a file can still say
-    ``amqp_durable_queues = false``.
+    ``amqp_durable_queues = false`` or ``kombu_failover_strategy =
+    round-robin``.
+
+    ``shuffle``: with oslo.messaging's default ``round-robin`` and three
+    hosts in the URL, a consumer whose node dies or hangs can retry that
+    node forever (until it is back) and never the two others. In
+    oslo.messaging 18.3.1 each retry of a lost consumer moves kombu's
+    round-robin cursor three times (``Connection.consume``'s own
+    ``maybe_switch_next``, kombu's ``Connection.ensure``, and the failed
+    connect in ``_ensure_connection``, whose error callback raises the
+    poll's timeout before the next host is tried), so it comes back to
+    the same host every time. A random choice breaks that cycle:
+    doc/source/rabbitmq-cluster.rst, "The stuck consumer".
     """
     messaging_conf.register_opts(conf)
     conf.set_default('amqp_durable_queues', True, group=RABBIT_GROUP)
+    conf.set_default(FAILOVER_OPT, 'shuffle', group=RABBIT_GROUP)
 
 
 PREFETCH_OPT = 'rabbit_qos_prefetch_count'

@@ -28,6 +28,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 import uuid
 
 import fixtures
@@ -148,6 +149,12 @@ class TcpProxy:
     connection, when the target refuses it: what a local haproxy does with
     one active server and the others ``backup``. ``failovers`` counts the
     connections a fallback served.
+
+    :meth:`freeze` plays a server that hangs instead (a paused VM, a
+    stuck node): connections stay open and new ones are accepted, but no
+    byte moves either way until :meth:`thaw`. The proxy's kernel still
+    acknowledges what it receives, so the client sees no TCP error; only
+    a protocol heartbeat or a timeout can tell it the server is gone.
     """
 
     def __init__(self, target_host: str = '127.0.0.1',
@@ -164,6 +171,7 @@ class TcpProxy:
         self._conns = []
         self._lock = threading.Lock()
         self._accepting = False
+        self._frozen = threading.Event()
 
     def start(self) -> 'TcpProxy':
         self._server = socket.socket()
@@ -186,17 +194,26 @@ class TcpProxy:
             if not self._accepting:
                 client.close()
                 return
-            upstream = self._connect()
-            if upstream is None:
-                client.close()  # the real servers are down: refuse
-                continue
-            upstream.settimeout(None)
             with self._lock:
-                self._conns += [client, upstream]
-            threading.Thread(target=self._pipe, args=(client, upstream),
+                self._conns.append(client)
+            threading.Thread(target=self._connect, args=(client,),
                              daemon=True).start()
 
-    def _connect(self):
+    def _connect(self, client):
+        while self._frozen.is_set():  # a hung server: accepted, silent
+            if client.fileno() == -1:
+                return  # close() cut it meanwhile
+            time.sleep(0.05)
+        upstream = self._upstream()
+        if upstream is None:
+            client.close()  # the real servers are down: refuse
+            return
+        upstream.settimeout(None)
+        with self._lock:
+            self._conns.append(upstream)
+        self._pipe(client, upstream)
+
+    def _upstream(self):
         for n, target in enumerate((self.target, *self.fallbacks)):
             try:
                 upstream = socket.create_connection(target, timeout=5)
@@ -207,12 +224,24 @@ class TcpProxy:
             return upstream
         return None
 
-    @staticmethod
-    def _pipe(a, b):
+    def freeze(self) -> None:
+        """Hang: keep every connection open and move no byte."""
+        self._frozen.set()
+
+    def thaw(self) -> None:
+        """Move bytes again (what was sent meanwhile is delivered)."""
+        self._frozen.clear()
+
+    def _pipe(self, a, b):
         socks = [a, b]
         try:
             while True:
-                readable, _, _ = select.select(socks, [], [], 1.0)
+                if self._frozen.is_set():
+                    if a.fileno() == -1 or b.fileno() == -1:
+                        return  # close() cut it meanwhile
+                    time.sleep(0.05)
+                    continue
+                readable, _, _ = select.select(socks, [], [], 0.2)
                 for s in readable:
                     data = s.recv(65536)
                     if not data:

@@ -96,6 +96,17 @@ class RabbitCluster:
                 return n
         raise ClusterError('no node of the cluster is running')
 
+    def ctl_any(self, *args, timeout=120) -> str:
+        """rabbitmqctl on the first running node that answers."""
+        last = ClusterError('no node of the cluster is running')
+        for n in (1, 2, 3):
+            if self.running(n):
+                try:
+                    return self.ctl(n, *args, timeout=timeout)
+                except ClusterError as exc:
+                    last = exc  # going down or not up yet: the next one
+        raise last
+
     def kill(self, n: int) -> None:
         """kill -9 node ``n``: a crash, no goodbye to its peers."""
         self._run('kill', self.dir, str(n))
@@ -139,10 +150,9 @@ class RabbitCluster:
 
     def queues(self, vhost: str) -> dict[str, dict]:
         """``{name: {'type', 'messages', 'leader', 'members'}}``."""
-        out = self.ctl(self.any_running(), 'list_queues', '-q',
-                       '--formatter', 'json', '-p',
-                       vhost, 'name', 'type', 'messages', 'leader',
-                       'members')
+        out = self.ctl_any('list_queues', '-q', '--formatter', 'json',
+                           '-p', vhost, 'name', 'type', 'messages',
+                           'leader', 'members')
         import json
         return {q['name']: q for q in json.loads(out or '[]')}
 
@@ -150,6 +160,19 @@ class RabbitCluster:
         """The number of the node that leads ``queue`` now."""
         leader = self.queues(vhost)[queue]['leader']
         return self.number(leader)
+
+    def consumer_nodes(self, vhost: str, queue: str = QUEUE) -> list[int]:
+        """The nodes that the consumers of ``queue`` are connected to."""
+        out = self.ctl_any('list_consumers', '-q', '--no-table-headers',
+                           '-p', vhost, 'queue_name', 'channel_pid')
+        nodes = []
+        for line in out.splitlines():
+            parts = line.split()
+            # a channel pid names its node: <rabbit-vp2@localhost.1.2.3>
+            if len(parts) == 2 and parts[0] == queue:
+                node = parts[1].lstrip('<').split('@')[0] + '@localhost'
+                nodes.append(self.number(node))
+        return nodes
 
     def set_dead_letter_policy(self, vhost: str) -> None:
         script = os.path.join(REPO, 'tools', 'rabbitmq-dead-letter-policy.sh')

@@ -283,6 +283,45 @@ def timed(replayer, times):
     return latencies
 
 
+def queries_only(args, db_url, cycles, tmp, values):
+    """The query columns again, on a history an earlier run left.
+
+    ``--existing`` names a database that run filled (its SQLite file
+    stays in its temporary directory): the same random times and walk,
+    with this checkout's code, next to a baseline measured now.
+    """
+    from vitrage_persistor.replay import engine
+    conf = bench._conf(db_url, values, tmp)
+    store = bench._store(conf, migrate=False)
+    replayer = engine.Replayer(conf, store)
+    proc = replayer.graph_at().processor
+    base = baseline_rate(conf, proc, cycles, 4 * args.snapshot_every)
+    vertices = proc.graph.num_vertices()
+    del proc
+    gc.collect()
+    counts = store.event_counts()
+    span = (counts['newest'] - counts['oldest']).total_seconds()
+    rng = random.Random(5)
+    times = [counts['oldest'] + datetime.timedelta(
+        seconds=rng.uniform(0.02 * span, span)) for _ in range(args.queries)]
+    cold = timed(replayer, times)
+    kept = timed(engine.Replayer(conf, store, keep_base=True), times)
+    start = rng.uniform(0.5 * span, 0.9 * span)
+    walk = [counts['oldest'] + datetime.timedelta(
+        seconds=start + i * args.walk_step) for i in range(args.queries)]
+    walked = timed(engine.Replayer(conf, store, keep_base=True), walk)
+    print('| %s | %d vertices | %d events | cold %.2f / %.2f s | kept %.2f / '
+          '%.2f s | walk %.2f / %.2f s (first %.2f s) | baseline %.0f ev/s '
+          '| walk p50 = %.0f baseline events |' % (
+              store.dialect_name, vertices, counts['count'],
+              statistics.median(cold), pct(cold, 0.99),
+              statistics.median(kept), pct(kept, 0.99),
+              statistics.median(walked[1:]), pct(walked[1:], 0.99),
+              walked[0], base, statistics.median(walked[1:]) * base),
+          flush=True)
+    store.dispose()
+
+
 def print_row(r):
     print('| %s | %d vertices, %d edges | %d | %.2f / %.2f / %.2f s | '
           '%.2f / %.2f s | %.2f / %.2f s (first %.2f s) | '
@@ -328,10 +367,17 @@ def main():
                     help='seconds between the walk\'s questions')
     ap.add_argument('--pg', help='PostgreSQL server URL (optional)')
     ap.add_argument('--no-sqlite', action='store_true')
+    ap.add_argument('--existing', metavar='DB_URL',
+                    help='only time the queries again, on a database an '
+                         'earlier run filled (one --scales value: its)')
     args = ap.parse_args()
 
     from vitrage_persistor.tests.common import replay_base
     values = replay_base.datasources_values_dir()
+    if args.existing:
+        _, cycles = bench.steady_snapshots(args.scales[0])
+        queries_only(args, args.existing, cycles, tempfile.mkdtemp(), values)
+        return
     print('| database | graph | events | graph_at p50 / p99 / max | '
           'kept snapshot graph, same times: p50 / p99 | kept, a walk: '
           'p50 / p99 | standby pass, snapshot every %d (ratio to '

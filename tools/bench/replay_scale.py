@@ -239,20 +239,7 @@ def run_one(args, scale, db_url, pool, cycles, tmp, values):
     del got, proc
     gc.collect()
 
-    counts = store.event_counts()
-    span = (counts['newest'] - counts['oldest']).total_seconds()
-    rng = random.Random(5)
-    times = [counts['oldest'] + datetime.timedelta(
-        seconds=rng.uniform(0.02 * span, span)) for _ in range(args.queries)]
-    latencies = timed(replayer, times)
-    # the API's replayer keeps the last snapshot graph: random times,
-    # then an operator's walk through an incident (a step every
-    # --walk-step seconds from a random start, as the history page does)
-    kept = timed(engine.Replayer(conf, store, keep_base=True), times)
-    start = rng.uniform(0.5 * span, 0.9 * span)
-    walk = [counts['oldest'] + datetime.timedelta(
-        seconds=start + i * args.walk_step) for i in range(args.queries)]
-    walked = timed(engine.Replayer(conf, store, keep_base=True), walk)
+    latencies, kept, walked = query_times(args, conf, store, replayer)
     store.dispose()
     rss_rows = [rss(db_url, values, f, scale) for f in (0.1, 1.0)]
     return {
@@ -271,6 +258,29 @@ def run_one(args, scale, db_url, pool, cycles, tmp, values):
         'rss10': rss_rows[0]['rss_mb'], 'rss100': rss_rows[1]['rss_mb'],
         'rss_vertices': rss_rows[1]['vertices'],
     }
+
+
+def query_times(args, conf, store, replayer):
+    """graph_at's latencies: random times, cold and kept, then a walk.
+
+    The API's replayer keeps the last snapshot graph: the same random
+    times through one, then an operator's walk through an incident (a
+    step every --walk-step seconds from a random start, as the history
+    page does).
+    """
+    from vitrage_persistor.replay import engine
+    counts = store.event_counts()
+    span = (counts['newest'] - counts['oldest']).total_seconds()
+    rng = random.Random(5)
+    times = [counts['oldest'] + datetime.timedelta(
+        seconds=rng.uniform(0.02 * span, span)) for _ in range(args.queries)]
+    cold = timed(replayer, times)
+    kept = timed(engine.Replayer(conf, store, keep_base=True), times)
+    start = rng.uniform(0.5 * span, 0.9 * span)
+    walk = [counts['oldest'] + datetime.timedelta(
+        seconds=start + i * args.walk_step) for i in range(args.queries)]
+    walked = timed(engine.Replayer(conf, store, keep_base=True), walk)
+    return cold, kept, walked
 
 
 def timed(replayer, times):
@@ -299,17 +309,8 @@ def queries_only(args, db_url, cycles, tmp, values):
     vertices = proc.graph.num_vertices()
     del proc
     gc.collect()
+    cold, kept, walked = query_times(args, conf, store, replayer)
     counts = store.event_counts()
-    span = (counts['newest'] - counts['oldest']).total_seconds()
-    rng = random.Random(5)
-    times = [counts['oldest'] + datetime.timedelta(
-        seconds=rng.uniform(0.02 * span, span)) for _ in range(args.queries)]
-    cold = timed(replayer, times)
-    kept = timed(engine.Replayer(conf, store, keep_base=True), times)
-    start = rng.uniform(0.5 * span, 0.9 * span)
-    walk = [counts['oldest'] + datetime.timedelta(
-        seconds=start + i * args.walk_step) for i in range(args.queries)]
-    walked = timed(engine.Replayer(conf, store, keep_base=True), walk)
     print('| %s | %d vertices | %d events | cold %.2f / %.2f s | kept %.2f / '
           '%.2f s | walk %.2f / %.2f s (first %.2f s) | baseline %.0f ev/s '
           '| walk p50 = %.0f baseline events |' % (

@@ -292,12 +292,16 @@ def clone(graph, id_cache: dict):
     src = nx_graph(graph)
     new = NXGraph('Entity Graph')
     target = nx_graph(new)
-    if not all(isinstance(getattr(src, name, None), dict)
-               for name in ('_node', '_succ', '_pred')):
-        new._g = src.copy()  # private, as nx_graph(): networkx changed
+    if not _can_adopt(target):
+        # networkx changed its dicts (test_private_apis says so): the
+        # public calls, slower, same graph
+        target.add_nodes_from((vid, dict(props))
+                              for vid, props in src.nodes(data=True))
+        target.add_edges_from((u, v, key, dict(data)) for u, v, key, data
+                              in src.edges(keys=True, data=True))
         return new, IdCache(id_cache)
     with gc_pause.paused():
-        # private, see fill()
+        # private, see fill(); src is the same networkx class as target
         node = {vid: props.copy() for vid, props in src._node.items()}
         succ = {}
         for u, nbrs in src._succ.items():
@@ -311,14 +315,7 @@ def clone(graph, id_cache: dict):
             into = pred[v] = {}
             for u in nbrs:
                 into[u] = succ[u][v]
-        if not _can_adopt(target):
-            target.add_nodes_from(node.items())
-            target.add_edges_from((u, v, key, data)
-                                  for u, nbrs in succ.items()
-                                  for v, keys in nbrs.items()
-                                  for key, data in keys.items())
-        else:
-            _adopt(target, node, succ, pred)
+        _adopt(target, node, succ, pred)
     return new, IdCache(id_cache)
 
 

@@ -269,6 +269,26 @@ class TestClone(test_base.BaseTestCase):
         self.assertIn('v0', src)
         self.assertEqual({'k1': 'v1'}, dict(cache))
 
+    def test_public_calls_when_networkx_changes(self):
+        from unittest import mock
+
+        from vitrage.graph.driver.networkx_graph import NXGraph
+        graph = NXGraph('Entity Graph')
+        for i in range(5):
+            graph.add_vertex(_vertex('v%d' % i, n=i))
+        graph.add_edge(_edge('v3', 'v1', 'contains'))
+        graph.add_edge(_edge('v0', 'v1', 'contains'))
+        fast, _ = graph_json.clone(graph, {})
+        with mock.patch.object(graph_json, '_can_adopt', return_value=False):
+            slow, cache = graph_json.clone(graph, {'k': 'v0'})
+        a, b = graph_json.nx_graph(fast), graph_json.nx_graph(slow)
+        self.assertEqual(list(a.nodes(data=True)), list(b.nodes(data=True)))
+        self.assertEqual(list(a.edges(keys=True, data=True)),
+                         list(b.edges(keys=True, data=True)))
+        self.assertEqual({'k': 'v0'}, cache)
+        b.nodes['v1']['n'] = 9
+        self.assertEqual(1, graph_json.nx_graph(graph).nodes['v1']['n'])
+
 
 class TestSnapshotCodec(test_base.BaseTestCase):
 

@@ -158,8 +158,6 @@ ROUTES = (
 )
 _PUBLIC_PATHS = frozenset(r.template.rstrip('/') for r in ROUTES if r.public)
 
-_UNAVAILABLE = storage_api.UNAVAILABLE
-
 
 def load_openapi(max_limit: int) -> dict:
     """The committed OpenAPI document, with this deployment's page size."""
@@ -247,7 +245,7 @@ class PersistorAPI(vitrage_at.VitrageAtHandlers, graph_routes.GraphHandlers,
             extra = ({'Allow': ', '.join(sorted(set(allowed)) or ['GET'])}
                      if exc.code == 405 else {})
             return _error(exc.code, exc.detail or exc.explanation, **extra)
-        except _UNAVAILABLE as exc:
+        except storage_api.UNAVAILABLE as exc:
             LOG.warning('database unavailable: %s', exc)
             return _error(503, 'the database is unavailable; retry later',
                           **{'Retry-After': '10'})

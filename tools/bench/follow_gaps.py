@@ -45,7 +45,7 @@ from oslo_utils import timeutils
 
 from vitrage_persistor import service
 from vitrage_persistor.replay import follow
-from vitrage_persistor.storage import api, migration
+from vitrage_persistor.storage import api, event_blocks, migration
 from vitrage_persistor.tests.common import records as test_records
 
 
@@ -130,6 +130,8 @@ def measure(cls, conf, store, rate, seconds):
                     test_records.make_event(i), now), id=1 + 3 * i))
             with store.engine.begin() as conn:
                 conn.execute(api.EVENT.insert(), rows)
+                event_blocks.note(conn, 'bench', [
+                    (r['id'], r['collector_timestamp']) for r in rows])
             next_at += step
             stop.wait(max(0, next_at - time.monotonic()))
     writer = threading.Thread(target=write, daemon=True)

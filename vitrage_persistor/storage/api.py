@@ -38,6 +38,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from vitrage_persistor.storage import (
     engine,
     entity_ids,
+    event_blocks,
     models,
     records,
     snapshot_codec,
@@ -139,6 +140,8 @@ _FAST_INSERT = {
     'mysql': 'INSERT IGNORE INTO %(table)s (%(columns)s) VALUES %(values)s',
     'mariadb': 'INSERT IGNORE INTO %(table)s (%(columns)s) VALUES %(values)s',
 }
+# What an insert gives back of each row it stored, for event_blocks.note.
+_RETURNING = ' RETURNING id, collector_timestamp'
 
 
 def _event_values(event: records.EventRecord, now) -> tuple:
@@ -172,12 +175,16 @@ class _FastEventInsert:
     per row count, and the driver quotes the values in C. It runs through
     ``exec_driver_sql`` on the same connection, inside the same
     transaction, so oslo.db still translates errors (``DBDataError`` and
-    friends) and the rowcount is the number of rows really inserted.
+    friends). It returns the id and collector time of each row really
+    inserted, with ``RETURNING`` where the server has it (PostgreSQL,
+    MariaDB 10.5 and later), else by reading the chunk's rows back.
     """
 
     def __init__(self, dialect):
         quote = dialect.identifier_preparer.quote
-        self._template = _FAST_INSERT[dialect.name]
+        self._returning = dialect.insert_returning
+        self._template = _FAST_INSERT[dialect.name] + (
+            _RETURNING if self._returning else '')
         self._table = quote(EVENT.name)
         self._columns = ', '.join(quote(c) for c in _EVENT_COLUMNS)
         self._row = '(%s)' % ', '.join(['%s'] * len(_EVENT_COLUMNS))
@@ -194,10 +201,41 @@ class _FastEventInsert:
             self._sql[nrows] = text
         return text
 
-    def execute(self, conn, rows: list[tuple]) -> int:
+    def execute(self, conn, rows: list[tuple]) -> tuple[int, list]:
+        """``(rows stored, their (id, collector time) or more)``."""
         params = tuple(value for row in rows for value in row)
         result = conn.exec_driver_sql(self.sql(len(rows)), params)
-        return max(result.rowcount, 0)
+        if self._returning:
+            stored = [tuple(r) for r in result.all()]
+            return len(stored), stored
+        return max(result.rowcount, 0), _read_back(conn, [r[0] for r in rows])
+
+
+def _read_back(conn, message_ids: list[str]) -> list[tuple]:
+    """``(id, collector time)`` of the rows with these message ids.
+
+    Rows stored before (redeliveries) are included: more than the insert
+    stored, which only makes ``event_blocks`` earlier than it must be.
+    """
+    found = []
+    for start in range(0, len(message_ids), _IN_CHUNK):
+        found += conn.execute(sa.select(
+            EVENT.c.id, EVENT.c.collector_timestamp).where(
+            EVENT.c.message_id.in_(message_ids[start:start + _IN_CHUNK])
+        )).all()
+    return [tuple(r) for r in found]
+
+
+def _insert_events(conn, rows: list[dict]) -> tuple[int, list]:
+    """Core insert-ignore of ``rows``: like :class:`_FastEventInsert`."""
+    insert = _insert_ignore(conn.dialect.name, EVENT)
+    if conn.dialect.insert_executemany_returning:
+        stored = [tuple(r) for r in conn.execute(insert.returning(
+            EVENT.c.id, EVENT.c.collector_timestamp), rows).all()]
+        return len(stored), stored
+    result = conn.execute(insert, rows)
+    return (max(result.rowcount, 0),
+            _read_back(conn, [r['message_id'] for r in rows]))
 
 
 def _quarantine_row(item: records.QuarantineRecord, now) -> dict:
@@ -448,16 +486,18 @@ class Store:
         with self._writer() as conn:
             dialect = conn.dialect.name
             fast = self._fast_insert(conn.dialect)
+            blocks = []
             for chunk in _chunks(list(unique.values()), dialect,
                                  lambda e: e.size() + _ROW_OVERHEAD, budget):
                 if fast is not None:
-                    stored += fast.execute(
+                    count, rows = fast.execute(
                         conn, [_event_values(e, now) for e in chunk])
                 else:
-                    result = conn.execute(
-                        _insert_ignore(dialect, EVENT),
-                        [_event_row(e, now) for e in chunk])
-                    stored += max(result.rowcount, 0)
+                    count, rows = _insert_events(
+                        conn, [_event_row(e, now) for e in chunk])
+                stored += count
+                blocks += rows
+            event_blocks.note(conn, self.agent_name(), blocks)
             if stored < len(unique):
                 conflicting += _conflicts_with_stored(conn, unique, now)
             q_rows = [_quarantine_row(q, now) for q in quarantined]
@@ -796,29 +836,53 @@ class Store:
 
         A late event has both an id above ``after_id`` and an order key
         at or before ``covers``; either condition alone can match most of
-        the history. So the query walks the smaller side: the primary key
-        from ``after_id`` when fewer events came after it than before it
-        (a snapshot near the end of the history, the usual query), else
-        the replay-order index up to ``covers``. The largest id lets a
-        caller check again later from there only.
+        the history. ``event_block`` names the few id blocks where such
+        an event can be (see ``storage.event_blocks``), and only their
+        rows are read. When there are too many of those, the query walks
+        the smaller side: the primary key from ``after_id`` when fewer
+        events came after it than before it, else the replay-order index
+        up to ``covers``. The largest id lets a caller check again later
+        from there only.
         """
         with self._reader() as conn:
+            # two subqueries: SQLite reads one end of the primary key for
+            # each, but scans the table for min() and max() side by side
             low, high = conn.execute(sa.select(
-                sa.func.min(EVENT.c.id), sa.func.max(EVENT.c.id))).one()
+                sa.select(sa.func.min(EVENT.c.id)).scalar_subquery(),
+                sa.select(sa.func.max(EVENT.c.id)).scalar_subquery())).one()
             if high is None or high <= after_id:
                 return 0, max(high or 0, after_id)
-            order = sa.tuple_(*_ORDER_COLUMNS)
-            if high - after_id <= after_id - (low or 0):
-                after = sa.select(*_ORDER_COLUMNS).where(
-                    EVENT.c.id > after_id, EVENT.c.id <= high).order_by(
-                    EVENT.c.id).limit(high - after_id).subquery()
-                query = sa.select(sa.func.count()).select_from(after).where(
-                    sa.tuple_(*after.c) <= _key_literal(covers))
+            blocks = event_blocks.candidates(
+                conn, records.utc_naive(covers.collector_timestamp),
+                after_id)
+            if blocks is not None:
+                ranges = event_blocks.id_ranges(blocks, after_id, high)
+            elif high - after_id <= after_id - (low or 0):
+                ranges = [(after_id + 1, high)]
             else:
-                query = sa.select(sa.func.count(EVENT.c.id)).where(
+                return conn.execute(sa.select(
+                    sa.func.count(EVENT.c.id)).where(
                     EVENT.c.id > after_id, EVENT.c.id <= high,
-                    order <= _key_literal(covers))
-            return conn.execute(query).scalar() or 0, high
+                    sa.tuple_(*_ORDER_COLUMNS) <= _key_literal(covers))
+                ).scalar() or 0, high
+            return sum(self._count_at_or_before(conn, covers, first, last)
+                       for first, last in ranges), high
+
+    @staticmethod
+    def _count_at_or_before(conn, covers: records.OrderKey, first: int,
+                            last: int) -> int:
+        """Events with an id in ``[first, last]`` and a key <= ``covers``.
+
+        The ids are read in id order, with a LIMIT, so that the planner
+        walks the primary key over the range, never the replay-order
+        index (which the key condition alone would pick).
+        """
+        ids = sa.select(*_ORDER_COLUMNS).where(
+            EVENT.c.id >= first, EVENT.c.id <= last).order_by(
+            EVENT.c.id).limit(last - first + 1).subquery()
+        return conn.execute(sa.select(sa.func.count()).select_from(
+            ids).where(sa.tuple_(*ids.c) <= _key_literal(covers))
+        ).scalar() or 0
 
     def get_events_by_ids(self, ids: Sequence[int]
                           ) -> list[records.StoredEvent]:
@@ -862,6 +926,9 @@ class Store:
         with self._writer() as conn:
             result = conn.execute(sa.delete(EVENT).where(
                 EVENT.c.id <= max_event_id, order <= _key_literal(covers)))
+            first = conn.execute(sa.select(sa.func.min(EVENT.c.id))).scalar()
+            if first is not None:
+                event_blocks.forget_below(conn, first)
             return max(result.rowcount, 0)
 
     def delete_snapshots(self, ids: Sequence[int]) -> int:

@@ -108,6 +108,36 @@ class GraphSnapshot(Base):
     data_bytes = sa.Column(sa.BigInteger, nullable=True)
 
 
+# Event ids per row of ``event_block``. Stored rows depend on it: never
+# change it (the migration that creates the table uses the same number,
+# which a unit test checks).
+EVENT_BLOCK_IDS = 1024
+
+
+class EventBlock(Base):
+    """The earliest collector time of each writer's events per id block.
+
+    Block ``b`` holds the event ids ``b * EVENT_BLOCK_IDS`` up to the next
+    block. Each agent worker (``writer``, as in ``agent_report``) folds
+    the events of a batch into its own rows, in the batch's transaction,
+    so the rows always cover every committed event and two writers never
+    touch the same row. A snapshot's late-event check (an id above its
+    ``max_event_id``, an order key at or before what it covers) then
+    reads only the blocks whose earliest time is at or before the
+    snapshot's, instead of either side of the event indexes: its cost is
+    the late events, not the length of the history.
+    """
+
+    __tablename__ = 'event_block'
+    __table_args__ = (
+        {'mysql_charset': 'utf8mb4', 'mysql_engine': 'InnoDB'},
+    )
+
+    block = sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
+    writer = sa.Column(sa.String(255), primary_key=True)
+    min_collector_timestamp = sa.Column(Timestamp, nullable=False)
+
+
 class QuarantinedEvent(Base):
     """A notification we refused to store as an event, and why."""
 

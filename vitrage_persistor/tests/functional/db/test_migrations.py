@@ -193,6 +193,33 @@ class MigrationWalk:
         self.assertEqual([(1, None, b'old', None)],
                          [(r[0], r[1], bytes(r[2]), r[3]) for r in rows])
 
+    def _pre_upgrade_7b3e9f2a6c10(self, engine):
+        # ids 1 and 2 in block 0; 1030 and 1031 in block 1, the later id
+        # with the earlier time (a late event)
+        with engine.begin() as conn:
+            for event_id, when in ((1, '2026-01-01 00:00:02.000001'),
+                                   (2, '2026-01-01 00:00:03.000001'),
+                                   (1030, '2026-01-01 00:00:05.000001'),
+                                   (1031, '2026-01-01 00:00:01.000001')):
+                conn.execute(sa.text(
+                    "INSERT INTO event (id, message_id, "
+                    "collector_timestamp, publisher_id, sequence, "
+                    "event_type, entity_type, stored_at, payload) VALUES "
+                    "(:i, :m, :t, 'p', 0, 'e', 'x', :t, '{}')"),
+                    {'i': event_id, 'm': 'm-%d' % event_id, 't': when})
+
+    def _check_7b3e9f2a6c10(self, engine):
+        with engine.begin() as conn:
+            rows = conn.execute(sa.text(
+                'SELECT block, writer, min_collector_timestamp FROM '
+                'event_block ORDER BY block')).all()
+            conn.execute(sa.text('DELETE FROM event_block'))
+            conn.execute(sa.text('DELETE FROM event'))
+        self.assertEqual(
+            [(0, 'db upgrade', '2026-01-01 00:00:02.000001'),
+             (1, 'db upgrade', '2026-01-01 00:00:01.000001')],
+            [(r[0], r[1], str(r[2])) for r in rows])
+
 
 class ModelsMatchMigrations(test_migrations.ModelsMigrationsSync):
     MIGRATE = False

@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from testtools import content
 
 from vitrage_persistor.replay import engine, follow
-from vitrage_persistor.storage import api, migration
+from vitrage_persistor.storage import api, event_blocks, migration
 from vitrage_persistor.tests.common import replay_base, trace
 from vitrage_persistor.tests.functional import fixtures as vp_fixtures
 from vitrage_persistor.tests.functional.galera import cluster as galera
@@ -195,9 +195,12 @@ class TestGalera(replay_base.ReplayTestCase):
         held = stores[1].engine.connect()
         self.addCleanup(held.close)
         txn = held.begin()
-        held.execute(api.EVENT.insert(), [api._event_row(
-            recs[50], api.timeutils.utcnow())])
+        held_row = api._event_row(recs[50], api.timeutils.utcnow())
+        held.execute(api.EVENT.insert(), [held_row])
         held_id = held.execute(sa.select(sa.func.last_insert_id())).scalar()
+        # as the agent does, in the same transaction
+        event_blocks.note(held, 'test', [
+            (held_id, held_row['collector_timestamp'])])
         # the other rows through nodes 2 and 3, ten at a time: their ids
         # interleave (auto_increment_increment = 3)
         for k, start in enumerate(range(51, 300, 10)):

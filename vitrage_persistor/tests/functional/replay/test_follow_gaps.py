@@ -21,7 +21,7 @@ Galera cluster itself is in ``tests/functional/galera``).
 import time
 
 from vitrage_persistor.replay import follow
-from vitrage_persistor.storage import api
+from vitrage_persistor.storage import api, event_blocks
 from vitrage_persistor.tests.common import trace
 from vitrage_persistor.tests.functional import fixtures as func_fixtures
 from vitrage_persistor.tests.functional.replay import base
@@ -34,10 +34,17 @@ def insert_with_ids(store, recs_by_id, conn=None):
     rows = [dict(api._event_row(rec, now), id=i)
             for i, rec in sorted(recs_by_id.items())]
     if conn is not None:
-        conn.execute(api.EVENT.insert(), rows)
+        _insert(conn, rows)
         return
     with store.engine.begin() as c:
-        c.execute(api.EVENT.insert(), rows)
+        _insert(c, rows)
+
+
+def _insert(conn, rows):
+    """Insert event rows as the agent does, event_block included."""
+    conn.execute(api.EVENT.insert(), rows)
+    event_blocks.note(conn, 'test', [(r['id'], r['collector_timestamp'])
+                                     for r in rows])
 
 
 class CountingStore:
@@ -139,8 +146,11 @@ class HeldTransactionContract(GapContract):
         held = self.store.engine.connect()
         self.addCleanup(held.close)
         txn = held.begin()
-        held.execute(api.EVENT.insert(), [api._event_row(
-            recs[50], api.timeutils.utcnow())])
+        held_row = api._event_row(recs[50], api.timeutils.utcnow())
+        held_id = held.execute(api.EVENT.insert(), held_row
+                               ).inserted_primary_key[0]
+        event_blocks.note(held, 'test', [
+            (held_id, held_row['collector_timestamp'])])
         self.store.add_batch(recs[51:150])
         poll_until(follower, lambda: follower.applied == 149)
         self.assertEqual(1, follower.open_gaps)

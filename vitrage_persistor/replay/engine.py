@@ -142,6 +142,8 @@ class Replayer:
         self._clean_upto: dict[tuple[int, int], int] = {}
         # snapshots of another processor, said once each
         self._foreign_told: set[int] = set()
+        # (Store.snapshot_signature(), list_snapshots()) of the last read
+        self._metas: tuple | None = None
 
     def new_processor(self, document: dict | None = None,
                       built: tuple | None = None):
@@ -177,8 +179,24 @@ class Replayer:
         return list(itertools.islice(
             self._usable(until, until_time), limit))
 
-    def _usable(self, until, until_time):
-        metas = self.store.list_snapshots()
+    def snapshot_metas(self) -> list[dict]:
+        """``Store.list_snapshots()``, read again only when it changed.
+
+        Snapshot rows are written once and deleted, never updated, so
+        the table's signature (rows, largest id, newest ``created_at``)
+        tells whether the list read last is still the table's: a
+        long-lived replayer (the API) then reads it once, not on every
+        question. On SQLite every row of that list sits behind its
+        snapshot's data, hundreds of MB over a long history.
+        """
+        signature = self.store.snapshot_signature()
+        if self._metas is None or self._metas[0] != signature:
+            self._metas = (signature, self.store.list_snapshots())
+        return self._metas[1]
+
+    def _usable(self, until, until_time, metas=None):
+        if metas is None:
+            metas = self.snapshot_metas()
         by_id = {m['id']: m for m in metas}
         for meta in sorted(metas, key=_covers, reverse=True):
             if meta['processor'] != self.processor_name:
@@ -236,7 +254,7 @@ class Replayer:
         """
         chain = meta.get('chain')
         if chain is None:
-            by_id = {m['id']: m for m in self.store.list_snapshots()}
+            by_id = {m['id']: m for m in self.snapshot_metas()}
             chain = chain_of(by_id[meta['id']], by_id) if (
                 meta['id'] in by_id) else None
             if chain is None:
@@ -287,13 +305,14 @@ class Replayer:
         self._kept = kept
         return snapshot, graph_json.clone(kept.graph, kept.id_cache)
 
-    def _earliest(self, first: records.OrderKey | None) -> tuple:
+    def _earliest(self, first: records.OrderKey | None, metas: list
+                  ) -> tuple:
         """The earliest replayable point.
 
         That is the first event (order key ``first``), or the oldest
-        snapshot when the events before it have expired.
+        snapshot of ``metas`` when the events before it have expired.
         """
-        snaps = [m for m in self.store.list_snapshots()
+        snaps = [m for m in metas
                  if m['processor'] == self.processor_name]
         oldest = min(snaps, key=_covers) if snaps else None
         if oldest is not None and (first is None or first > _covers(oldest)):
@@ -343,7 +362,9 @@ class Replayer:
         """
         if max_event_id is None:
             max_event_id = self.store.max_event_id()
-        earliest, expired = self._earliest(self.store.first_order_key())
+        metas = self.snapshot_metas()
+        earliest, expired = self._earliest(self.store.first_order_key(),
+                                           metas)
         if earliest is None:
             raise errors.EmptyHistory()
         until_time = None
@@ -367,7 +388,7 @@ class Replayer:
 
         snapshot = built = None
         if use_snapshots or expired:
-            for meta in self._usable(until, until_time):
+            for meta in self._usable(until, until_time, metas):
                 if self.keep_base:
                     snapshot, built = self._from_kept(meta) or (None, None)
                 else:
@@ -427,7 +448,7 @@ class Replayer:
 
     def _chain_stats(self, snapshot_id: int) -> tuple[int, int, int]:
         """(deltas since the full snapshot, their bytes, its bytes)."""
-        by_id = {m['id']: m for m in self.store.list_snapshots()}
+        by_id = {m['id']: m for m in self.snapshot_metas()}
         chain = chain_of(by_id[snapshot_id], by_id) if (
             snapshot_id in by_id) else None
         if not chain:

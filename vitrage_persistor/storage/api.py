@@ -786,6 +786,19 @@ class Store:
                 SNAPSHOT.c.collector_timestamp, SNAPSHOT.c.id)).mappings()
             return [dict(r) for r in rows]
 
+    def snapshot_signature(self) -> tuple:
+        """``(rows, largest id, newest created_at)`` of the snapshots.
+
+        Rows are inserted and deleted, never updated: while this stays
+        the same, so does :meth:`list_snapshots`. (A deleted newest row
+        whose id SQLite gives again to the next one still changes the
+        newest ``created_at``.)
+        """
+        with self._reader() as conn:
+            return tuple(conn.execute(sa.select(
+                sa.func.count(SNAPSHOT.c.id), sa.func.max(SNAPSHOT.c.id),
+                sa.func.max(SNAPSHOT.c.created_at))).one())
+
     # -- replay and retention (additive) -----------------------------------
 
     def count_events(self, after: records.OrderKey | None = None,

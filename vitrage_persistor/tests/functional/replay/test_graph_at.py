@@ -70,6 +70,16 @@ class GraphAtContract:
         self.assertEqual(
             json.dumps(full.processor.to_document(), sort_keys=True),
             json.dumps(tail.processor.to_document(), sort_keys=True))
+        # the replayer's list of snapshots follows the table: the one it
+        # used is deleted, and then another one is written with its id
+        # (SQLite gives the largest id again)
+        self.store.delete_snapshots([snapshot_id])
+        again = self.replayer.graph_at()
+        self.assertIsNone(again.snapshot_id)
+        self.assertEqual(full.event_count, again.event_count)
+        other = self.replayer.save_snapshot(self.replayer.graph_at(
+            at_time=trace.collector_time(len(base.long_trace()) // 3)))
+        self.assertEqual(other, self.replayer.graph_at().snapshot_id)
 
     def test_deleted_entity_never_comes_back(self):
         self.store_trace()

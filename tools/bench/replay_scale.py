@@ -298,11 +298,15 @@ def queries_only(args, db_url, cycles, tmp, values):
 
     ``--existing`` names a database that run filled (its SQLite file
     stays in its temporary directory): the same random times and walk,
-    with this checkout's code, next to a baseline measured now.
+    with this checkout's code (its schema upgrade first), next to a
+    baseline measured now.
     """
     from vitrage_persistor.replay import engine
     conf = bench._conf(db_url, values, tmp)
-    store = bench._store(conf, migrate=False)
+    t = time.perf_counter()
+    store = bench._store(conf, migrate=True)
+    print('(schema upgrade: %.1fs)' % (time.perf_counter() - t),
+          file=sys.stderr, flush=True)
     replayer = engine.Replayer(conf, store)
     proc = replayer.graph_at().processor
     base = baseline_rate(conf, proc, cycles, 4 * args.snapshot_every)

@@ -46,18 +46,14 @@ MAX_CANDIDATES = 64
 def _upsert(dialect_name: str):
     """INSERT that lowers an existing row's earliest time instead."""
     column = EVENT_BLOCK.c.min_collector_timestamp
-    if dialect_name == 'postgresql':
-        insert = postgresql.insert(EVENT_BLOCK)
-        return insert.on_conflict_do_update(
-            index_elements=['block', 'writer'],
-            set_={column.name: sa.func.least(
-                column, insert.excluded.min_collector_timestamp)})
-    if dialect_name == 'sqlite':
-        insert = sqlite.insert(EVENT_BLOCK)
+    if dialect_name in ('postgresql', 'sqlite'):
+        dialect = postgresql if dialect_name == 'postgresql' else sqlite
         # SQLite's two-argument min() is the scalar one
+        lower = sa.func.least if dialect is postgresql else sa.func.min
+        insert = dialect.insert(EVENT_BLOCK)
         return insert.on_conflict_do_update(
             index_elements=['block', 'writer'],
-            set_={column.name: sa.func.min(
+            set_={column.name: lower(
                 column, insert.excluded.min_collector_timestamp)})
     if dialect_name in ('mysql', 'mariadb'):
         insert = mysql.insert(EVENT_BLOCK)

@@ -355,6 +355,8 @@ class Store:
         self._fast: _FastEventInsert | None = None
         self._fast_checked = False
         self._statement_bytes: int | None = None
+        # an event stored without its event_block row was logged
+        self._unnoted_told = False
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, **overrides) -> 'Store':
@@ -882,6 +884,17 @@ class Store:
             blocks = event_blocks.candidates(
                 conn, records.utc_naive(covers.collector_timestamp),
                 after_id)
+            if blocks is not None and not event_blocks.noted(conn, high):
+                # the newest event was stored without its block: an agent
+                # of an older release still writes (see event_blocks)
+                if not self._unnoted_told:
+                    self._unnoted_told = True
+                    LOG.warning('event %d was stored without its '
+                                'event_block row: an agent older than '
+                                'this release is running? Late events '
+                                'are looked for the slow way meanwhile',
+                                high)
+                blocks = None
             if blocks is not None:
                 ranges = event_blocks.id_ranges(blocks, after_id, high)
             elif high - after_id <= after_id - (low or 0):

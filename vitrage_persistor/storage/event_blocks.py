@@ -105,6 +105,18 @@ def candidates(conn, at_or_before, after_id: int) -> list[int] | None:
     return [row.block for row in rows]
 
 
+def noted(conn, event_id: int) -> bool:
+    """Whether the block of ``event_id`` has a row (of any writer).
+
+    A writer commits its rows with its events, so the block of a stored
+    event has one, unless that event came from a writer that does not
+    know this table (an agent of an older release, during an upgrade).
+    """
+    return conn.execute(sa.select(EVENT_BLOCK.c.block).where(
+        EVENT_BLOCK.c.block == event_id // BLOCK_IDS).limit(1)
+    ).first() is not None
+
+
 def id_ranges(blocks: list[int], after_id: int, until_id: int
               ) -> list[tuple[int, int]]:
     """The ids of ``blocks`` in ``(after_id, until_id]``, as closed ranges.

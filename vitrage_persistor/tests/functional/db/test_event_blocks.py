@@ -93,6 +93,24 @@ class EventBlockContract(_History):
             stored = self._store_with_late_events(n=2 * B, late=20)
         self._assert_matches_a_walk(stored, checks=30)
 
+    def test_event_stored_without_its_block_is_still_found(self):
+        # an agent of an older release, during an upgrade, stores events
+        # without event_block rows: the check walks the table instead
+        logger = self.useFixture(fixtures.FakeLogger(
+            name='vitrage_persistor.storage.api'))
+        # (it is seen once its events reach a block of their own: here
+        # the late event is the first of block 1)
+        self.store.add_batch([test_records.make_event(i)
+                              for i in range(10, 10 + B - 1)])
+        stored = list(self.store.iter_events_by_id())
+        self.assertEqual(B - 1, stored[-1].id)
+        with mock.patch.object(event_blocks, 'note'):
+            self.store.add_batch([test_records.make_event(0)])
+        count, _ = self.store.late_events(stored[5].order_key,
+                                          stored[-1].id)
+        self.assertEqual(1, count)
+        self.assertIn('without its event_block row', logger.output)
+
     def test_history_in_order_reads_the_blocks_after_the_snapshot(self):
         n = 5 * B
         for start in range(0, n, 500):

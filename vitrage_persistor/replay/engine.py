@@ -498,8 +498,8 @@ class Replayer:
             snapshot = records.Snapshot(
                 covers=covers, max_event_id=max_event_id,
                 event_count=event_count, processor=proc.name,
-                graph=graph_json.dump(graph, proc.id_cache, proc.name,
-                                      copy=False),
+                graph=graph_json.dump_snapshot(graph, proc.id_cache,
+                                               proc.name),
                 vertex_count=vertices, edge_count=edges)
             data = snapshot_codec.encode(snapshot)
         snapshot_id = self.store.save_snapshot(snapshot, data)

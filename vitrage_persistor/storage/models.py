@@ -72,7 +72,7 @@ class Event(Base):
 
 
 class GraphSnapshot(Base):
-    """A JSON (zlib-compressed) entity graph, never a pickle.
+    """A JSON entity graph, compressed (``snapshot_codec``), never a pickle.
 
     It holds the graph after applying, in replay order, every event whose
     order key is at or before ``(collector_timestamp, last_publisher_id,

@@ -10,22 +10,27 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""JSON encoding of graph snapshots, zlib-compressed and versioned.
+"""JSON encoding of graph snapshots, compressed and versioned.
 
 Snapshots are data, never code: loading one parses JSON and nothing else,
 and it survives networkx upgrades. ``format_version`` 1 holds a full
-graph (``graph_json.dump``), 2 a delta from the snapshot named by the
-row's ``parent_id`` (``graph_json.ChangeTracker.delta``); both are read.
+graph (``graph_json.dump_snapshot``), 2 a delta from the snapshot named
+by the row's ``parent_id`` (``graph_json.ChangeTracker.delta``); both
+are read.
 
-orjson parses and writes JSON several times faster than the standard
-library, and zlib level 1 compresses about three times faster than level
-6 for 10 % more bytes: at 30,000 vertices that is most of what loading
-and writing a snapshot costs (``doc/source/replay.rst``).
+The JSON is written with orjson and compressed with Zstandard at level
+1; rows of earlier releases, zlib-compressed, are still read (the first
+bytes tell the two apart). At 30,000 vertices zstd decompresses a full
+snapshot in 0.01 s where zlib took 0.05 s, compresses it five times
+faster than zlib level 1, and writes 20 % fewer bytes
+(``doc/source/replay.rst``): that was a quarter of what loading a
+snapshot cost.
 """
 
 import zlib
 
 import orjson
+import zstandard
 
 from vitrage_persistor import gc_pause
 from vitrage_persistor.storage import records
@@ -35,17 +40,36 @@ DELTA = 2
 FORMAT_VERSION = FULL
 READABLE = (FULL, DELTA)
 
+ZSTD_LEVEL = 1
+# the Zstandard frame magic number (RFC 8878, section 3.1.1)
+_ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
+
 
 def encode(snapshot: records.Snapshot) -> bytes:
     document = {'format_version': snapshot.format_version,
                 'processor': snapshot.processor,
                 'graph': snapshot.graph}
-    return zlib.compress(orjson.dumps(document), 1)
+    # a compressor per call: zstandard's are not thread-safe, and one
+    # costs microseconds next to the snapshot
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(
+        orjson.dumps(document))
+
+
+def decompress(data: bytes) -> bytes:
+    """The JSON of a snapshot row's data, zstd or (earlier) zlib."""
+    if data[:4] == _ZSTD_MAGIC:
+        return zstandard.ZstdDecompressor().decompress(data)
+    return zlib.decompress(data)
 
 
 def decode(data: bytes) -> dict:
+    try:
+        text = decompress(data)
+    except (zstandard.ZstdError, zlib.error) as exc:
+        raise ValueError('graph snapshot data is neither Zstandard nor '
+                         'zlib: %s' % exc) from None
     with gc_pause.paused():
-        document = orjson.loads(zlib.decompress(data))
+        document = orjson.loads(text)
     version = document.get('format_version')
     if version not in READABLE:
         raise ValueError('unsupported graph snapshot format_version %r '

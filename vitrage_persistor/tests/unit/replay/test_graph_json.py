@@ -93,6 +93,13 @@ class TestChangeTracker(test_base.BaseTestCase):
         delta = tracker.delta('p')
         self.assertEqual(['tmp', 'v0', 'v3'],
                          sorted(delta['removed_vertices']))
+        # updated vertices: only what changed
+        self.assertEqual([{'vitrage_id': 'v1', 'set': {'state': 'ERROR'},
+                           'unset': []},
+                          {'vitrage_id': 'v2', 'set': {}, 'unset': ['n']}],
+                         delta['changed_vertices'])
+        self.assertEqual(['v9', 'v0'],
+                         [v['vitrage_id'] for v in delta['vertices']])
         self.assertEqual({'key9': 'v9', 'key0': 'v0-new'},
                          delta['key_to_uuid_cache'])
         self.assertEqual(['key3'], delta['removed_cache_keys'])
@@ -112,7 +119,13 @@ class TestChangeTracker(test_base.BaseTestCase):
                     g.add_vertex(_vertex(vid, step=step))
                     self.cache['k' + vid] = vid
                 elif op < 0.5:
-                    g.update_vertex(_vertex(rng.choice(vids), step=step))
+                    # a value, a key removed or added, a type that
+                    # compares equal in Python (1 == True)
+                    change = rng.choice([
+                        {'step': step}, {'n': None}, {'state': None},
+                        {'extra%d' % rng.randrange(3): step},
+                        {'flag': rng.choice([1, True, 1.0])}])
+                    g.update_vertex(_vertex(rng.choice(vids), **change))
                 elif op < 0.65:
                     vid = rng.choice(vids)
                     g.remove_vertex(g.get_vertex(vid))
@@ -132,6 +145,38 @@ class TestChangeTracker(test_base.BaseTestCase):
             self.assertEqual(self.graph.num_edges(), tracker.edge_count())
             self.assertEqual(self.graph.num_edges(),
                              graph_json.edge_count(self.graph))
+
+    def test_key_removed_and_added_again_keeps_the_live_order(self):
+        tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
+        self.graph.update_vertex(_vertex('v3', state=None))
+        self.graph.update_vertex(_vertex('v3', state='OK'))  # now last
+        self.graph.update_vertex(_vertex('v1', n=True))  # 1 == True
+        self.graph.update_vertex(_vertex('v4', n=4))  # was 4: no change
+        delta = tracker.delta('p')
+        self.assertEqual(['v3'], [v['vitrage_id']
+                                  for v in delta['vertices']])
+        self.assertEqual([{'vitrage_id': 'v1', 'set': {'n': True},
+                           'unset': []}], delta['changed_vertices'])
+        self.assertLoadsAsLive([delta])
+
+    def test_delta_of_version_1_is_read(self):
+        tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
+        self.graph.update_vertex(_vertex('v1', state='ERROR'))
+        delta = _json(tracker.delta('p'))
+        props = dict(graph_json.nx_graph(self.graph).nodes['v1'])
+        delta.update(version=1, changed_vertices=[])
+        del delta['changed_vertices']
+        delta['vertices'] = [{'vitrage_id': 'v1', 'properties': props}]
+        self.assertLoadsAsLive([delta])
+
+    def test_delta_changing_a_vertex_its_parent_lacks_is_refused(self):
+        tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
+        self.graph.update_vertex(_vertex('v1', state='ERROR'))
+        delta = _json(tracker.delta('p'))
+        delta['changed_vertices'][0]['vitrage_id'] = 'nowhere'
+        self.assertRaisesRegex(ValueError, 'vertex nowhere',
+                               graph_json.load,
+                               dict(self.base, deltas=[delta]))
 
     def test_stopped_tracker_sees_nothing(self):
         tracker = graph_json.ChangeTracker(self.graph, self.cache, 1)
@@ -221,6 +266,41 @@ class TestFill(test_base.BaseTestCase):
         expected.remove_node('v3')
         self.assertSameGraph(expected, got)
 
+    def _adjacency(self, vertices, edges):
+        """The version 2 layout of the same vertices and edges."""
+        succ = {}
+        for e in edges:
+            succ.setdefault(e['source'], {}).setdefault(e['target'], {})[
+                e['relationship_type']] = e['properties']
+        return {x['vitrage_id']: x['properties'] for x in vertices}, succ
+
+    def test_adjacency_same_graph_as_the_public_calls(self):
+        import networkx as nx
+        vertices, edges = self._document()
+        # the order add_edge sees them in: grouped by source, as stored
+        by_source = sorted(edges, key=lambda e: list(
+            self._adjacency(vertices, edges)[1]).index(e['source']))
+        expected = self._public(vertices, by_source)
+        got = nx.MultiDiGraph()
+        graph_json.fill_adjacency(got, *self._adjacency(vertices, edges))
+        self.assertSameGraph(expected, got)
+        got.remove_node('v3')
+        expected.remove_node('v3')
+        got.add_edge('v1', 'v2', 'c')
+        expected.add_edge('v1', 'v2', 'c')
+        self.assertSameGraph(expected, got)
+        slow = nx.MultiDiGraph()
+        slow.add_node('first')
+        graph_json.fill_adjacency(slow, *self._adjacency(vertices, edges))
+        expected = nx.MultiDiGraph()
+        expected.add_node('first')
+        expected.add_nodes_from((x['vitrage_id'], x['properties'])
+                                for x in vertices)
+        expected.add_edges_from((e['source'], e['target'],
+                                 e['relationship_type'], e['properties'])
+                                for e in by_source)
+        self.assertSameGraph(expected, slow)
+
     def test_a_graph_with_elements_is_filled_by_the_public_calls(self):
         import networkx as nx
         vertices, edges = self._document()
@@ -290,6 +370,74 @@ class TestClone(test_base.BaseTestCase):
         self.assertEqual(1, graph_json.nx_graph(graph).nodes['v1']['n'])
 
 
+class TestSnapshotLayout(test_base.BaseTestCase):
+    """Version 2 (what snapshots store) loads as version 1 does."""
+
+    def _graph(self, ids=str):
+        from vitrage.graph.driver.networkx_graph import NXGraph
+        graph = NXGraph('Entity Graph')
+        rng = random.Random(5)
+        for i in range(40):
+            graph.add_vertex(_vertex(ids(i), n=i, name='h\u00e9%d' % i))
+        for i in range(90):
+            u, v = rng.randrange(40), rng.randrange(40)
+            graph.add_edge(_edge(ids(u), ids(v), rng.choice('ab'), i=i))
+        return graph
+
+    def _views(self, graph):
+        nx_graph_ = graph_json.nx_graph(graph)
+        return (list(nx_graph_.nodes(data=True)),
+                list(nx_graph_.edges(keys=True, data=True)),
+                list(nx_graph_.in_edges(keys=True, data=True)))
+
+    def test_round_trip_equals_version_1(self):
+        graph = self._graph(lambda i: 'v%d' % i)
+        cache = {'k%d' % i: 'v%d' % i for i in range(40)}
+        document = graph_json.dump_snapshot(graph, cache, 'p')
+        self.assertEqual(graph_json.ADJACENCY, document['version'])
+        snapshot = records.Snapshot(covers=None, max_event_id=1,
+                                    event_count=1, processor='p',
+                                    graph=document)
+        stored = snapshot_codec.decode(snapshot_codec.encode(snapshot))
+        loaded, loaded_cache = graph_json.load(stored['graph'])
+        old, old_cache = graph_json.load(
+            _json(graph_json.dump(graph, cache, 'p')))
+        self.assertEqual(self._views(old), self._views(loaded))
+        self.assertEqual(self._views(graph)[:2], self._views(loaded)[:2])
+        self.assertEqual(cache, loaded_cache)
+        self.assertIsInstance(loaded_cache, graph_json.IdCache)
+        # without a stored cache: rebuilt from the vertices, as Vitrage
+        graph.update_vertex(_vertex('v3', vitrage_cached_id='c3'))
+        document = _json(graph_json.dump_snapshot(graph, None))
+        del document['key_to_uuid_cache']
+        _, rebuilt = graph_json.load(document)
+        self.assertEqual({'c3': 'v3'}, dict(rebuilt))
+
+    def test_ids_a_json_object_cannot_key_are_stored_in_version_1(self):
+        graph = self._graph(lambda i: i + 1)  # Vitrage refuses id 0
+        document = graph_json.dump_snapshot(graph, {}, 'p')
+        self.assertEqual(graph_json.VERSION, document['version'])
+        loaded, _ = graph_json.load(document)
+        self.assertEqual(self._views(graph)[:2], self._views(loaded)[:2])
+        graph = self._graph(lambda i: 'v%d' % i)
+        graph.add_edge(_edge('v1', 'v2', 7))
+        self.assertEqual(graph_json.VERSION,
+                         graph_json.dump_snapshot(graph)['version'])
+
+    def test_version_1_when_networkx_changes(self):
+        from unittest import mock
+        graph = self._graph(lambda i: 'v%d' % i)
+        with mock.patch.object(graph_json, '_has_dicts', return_value=False):
+            document = graph_json.dump_snapshot(graph)
+        self.assertEqual(graph_json.VERSION, document['version'])
+
+    def test_unknown_version_is_refused(self):
+        document = graph_json.dump_snapshot(self._graph(str))
+        document['version'] = 3
+        self.assertRaisesRegex(ValueError, r'version 3 \(this release reads '
+                               r'1, 2\)', graph_json.load, document)
+
+
 class TestSnapshotCodec(test_base.BaseTestCase):
 
     def test_reads_snapshots_written_before_orjson(self):
@@ -308,9 +456,22 @@ class TestSnapshotCodec(test_base.BaseTestCase):
         snapshot = records.Snapshot(
             covers=None, max_event_id=1, event_count=1, processor='p',
             graph={'x': [1, 'y\u00e9']}, format_version=snapshot_codec.DELTA)
-        document = snapshot_codec.decode(snapshot_codec.encode(snapshot))
+        data = snapshot_codec.encode(snapshot)
+        self.assertEqual(b'\x28\xb5\x2f\xfd', data[:4])  # zstd frame
+        document = snapshot_codec.decode(data)
         self.assertEqual({'x': [1, 'y\u00e9']}, document['graph'])
         self.assertEqual(2, document['format_version'])
         bad = zlib.compress(json.dumps({'format_version': 3}).encode())
         self.assertRaisesRegex(ValueError, 'format_version 3',
                                snapshot_codec.decode, bad)
+
+    def test_reads_zlib_rows_of_earlier_releases(self):
+        document = {'format_version': 2, 'processor': 'p',
+                    'graph': {'x': 'y\u00e9'}}
+        old = zlib.compress(json.dumps(document).encode(), 1)
+        self.assertEqual(document, snapshot_codec.decode(old))
+
+    def test_data_neither_zstd_nor_zlib_is_a_clear_error(self):
+        for bad in (b'', b'{"format_version": 1}', b'\x28\xb5\x2f\xfdxx'):
+            self.assertRaisesRegex(ValueError, 'neither Zstandard nor zlib',
+                                   snapshot_codec.decode, bad)

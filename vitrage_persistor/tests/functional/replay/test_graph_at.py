@@ -179,10 +179,11 @@ class GraphAtContract:
 
         self.useFixture(fixtures.MockPatchObject(
             self.store, 'get_snapshots', side_effect=get_snapshots))
-        # on snapshot 1, forward to 2 (its delta alone is read), 2 again,
-        # back to 1 (a fresh load), forward to 3 (two deltas), and before
-        # any snapshot
-        steps = [(n // 4, [ids[:1]]), (n // 2, [ids[1:2]]),
+        # on snapshot 1 (a load, not kept: one question on the chain),
+        # on 2 (the second on the chain: loaded and kept), 2 again (the
+        # kept graph), back to 1 (loaded, kept), forward to 3 (two
+        # deltas onto the kept graph), and before any snapshot
+        steps = [(n // 4, [ids[:1]]), (n // 2, [ids[:2]]),
                  (n // 2 + 7, []), (3 * n // 10, [ids[:1]]),
                  (2 * n // 3, [ids[1:]]), (n // 10, [])]
         for cut, expected_fetches in steps:

@@ -123,24 +123,38 @@ def canonical_bytes(graph, id_cache) -> bytes:
 
 
 def standby_pass(conf, store, every, mid):
-    """The follower's work over the whole table; see the module doc."""
-    from vitrage_persistor.replay import engine, graph_json
+    """The follower's work over the whole table; see the module doc.
+
+    Snapshots come where ``follow`` writes them (``SnapshotPolicy``):
+    every ``every`` events or ``[persistor] snapshot_cpu_budget`` seconds
+    of the processor's CPU time, whichever comes first.
+    """
+    from vitrage_persistor.replay import engine, graph_json, snapshot_policy
     replayer = engine.Replayer(conf, store)
     proc = replayer.new_processor()
     tracker = graph_json.ChangeTracker(proc.graph, proc.id_cache, None)
+    policy = snapshot_policy.SnapshotPolicy(
+        every, None, conf.persistor.snapshot_cpu_budget)
     max_id = store.max_event_id()
     events = store.iter_events(page_size=2000, until_id=max_id)
     done, last, at_mid, writes = 0, None, None, []
     start = time.perf_counter()
-    for chunk in engine.prefetch(events, every):
+    while True:
+        chunk = list(itertools.islice(events, policy.chunk(2000)))
+        if not chunk:
+            break
+        cpu = time.thread_time()
         proc.apply(chunk, private_payloads=True)
+        policy.applied(len(chunk), time.thread_time() - cpu)
         done += len(chunk)
         last = chunk[-1]
-        t = time.perf_counter()
-        # max_event_id as the follower has it: the last id it has seen
-        replayer.write_snapshot(proc, tracker, last.order_key, last.id,
-                                done)
-        writes.append(time.perf_counter() - t)
+        if policy.due():
+            t = time.perf_counter()
+            # max_event_id as the follower has it: the last id it has seen
+            replayer.write_snapshot(proc, tracker, last.order_key, last.id,
+                                    done)
+            writes.append(time.perf_counter() - t)
+            policy.reset()
         if at_mid is None and done >= mid:
             # paused outside the timing: the oracle for the exact check
             t = time.perf_counter()
@@ -218,7 +232,12 @@ def pct(values, q):
 def run_one(args, scale, db_url, pool, cycles, tmp, values):
     from vitrage_persistor.replay import engine
     conf = bench._conf(db_url, values, tmp)
-    conf.set_override('snapshot_delta_ratio', args.delta_ratio, 'persistor')
+    if args.delta_ratio is not None:
+        conf.set_override('snapshot_delta_ratio', args.delta_ratio,
+                          'persistor')
+    if args.cpu_budget is not None:
+        conf.set_override('snapshot_cpu_budget', args.cpu_budget,
+                          'persistor')
     store = bench._store(conf, migrate=True)
     n = max(args.events, len(pool) + 2 * args.snapshot_every)
     t = time.perf_counter()
@@ -233,10 +252,13 @@ def run_one(args, scale, db_url, pool, cycles, tmp, values):
     written = sum(m['data_bytes'] for m in snaps)
     full = sum(1 for m in snaps if m['parent_id'] is None)
     # the steady part only: the initial build writes the graph once
+    counts = sorted(m['event_count'] for m in snaps)
     steady = [m for m in snaps if m['event_count'] > len(pool)]
     steady_bytes = sum(m['data_bytes'] for m in steady)
-    steady_events = (steady[-1]['event_count'] - steady[0]['event_count']
-                     + args.snapshot_every) if steady else 0
+    # from the snapshot before the first steady one (or the start)
+    before = [c for c in counts if c <= len(pool)]
+    steady_events = (max(m['event_count'] for m in steady)
+                     - (before[-1] if before else 0)) if steady else 0
     last = max(snaps, key=lambda m: m['id'])
     full_s, full_bytes = full_snapshot_cost(
         conf, store, proc, engine._covers(last), last['max_event_id'],
@@ -393,7 +415,10 @@ def main():
     ap.add_argument('--snapshot-every', type=int, default=500)
     ap.add_argument('--queries', type=int, default=20)
     ap.add_argument('--rate', type=int, default=1000)
-    ap.add_argument('--delta-ratio', type=float, default=1.0)
+    ap.add_argument('--delta-ratio', type=float,
+                    help='[persistor] snapshot_delta_ratio (its default)')
+    ap.add_argument('--cpu-budget', type=float,
+                    help='[persistor] snapshot_cpu_budget (its default)')
     ap.add_argument('--walk-step', type=float, default=2.0,
                     help='seconds between the walk\'s questions')
     ap.add_argument('--pg', help='PostgreSQL server URL (optional)')
@@ -412,11 +437,13 @@ def main():
         return
     print('| database | graph | events | graph_at p50 / p99 / max | '
           'kept snapshot graph, same times: p50 / p99 | kept, a walk: '
-          'p50 / p99 | standby pass, snapshot every %d (ratio to '
-          'baseline) | processor from memory (baseline) | snapshot '
+          'p50 / p99 | standby pass, snapshot every %d events or '
+          '%s s of CPU (ratio to baseline) | processor from memory '
+          '(baseline) | snapshot '
           'bytes per 1,000 events | one '
           'full snapshot: write, size | RSS at 10 %% / 100 %% of history |'
-          % args.snapshot_every)
+          % (args.snapshot_every, 'the default' if args.cpu_budget is None
+             else args.cpu_budget))
     print('|---|---|---|---|---|---|---|---|---|---|---|', flush=True)
     rows = []
     for scale in args.scales:

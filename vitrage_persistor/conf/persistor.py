@@ -149,8 +149,22 @@ OPTS = [
              'incremental (see snapshot_delta_ratio), so a short interval '
              'costs what changed, not the size of the graph.'),
     cfg.FloatOpt(
+        'snapshot_cpu_budget',
+        default=0.03,
+        min=0.0,
+        help='The warm standby also writes a snapshot once the events it '
+             "applied since the last one took this many seconds of Vitrage's "
+             'processor (CPU time), if snapshot_interval did not come '
+             'first. A replay at any time applies the events after its '
+             'snapshot, which cost it about what they cost the standby, so '
+             'this bounds that part of every graph_at whatever the graph '
+             'size: at 30,000 vertices an instance event costs the '
+             'processor about 0.1 ms and a zone event 0.17 s. Snapshots '
+             'are incremental, so a small budget costs little storage. 0 '
+             'turns it off.'),
+    cfg.FloatOpt(
         'snapshot_delta_ratio',
-        default=1.0,
+        default=0.15,
         min=0.0,
         help='Incremental snapshots: a snapshot holds only the vertices '
              'and edges changed since the previous one, as long as the '
@@ -159,8 +173,11 @@ OPTS = [
              'written again. A replay reads one full snapshot plus its '
              'deltas, so at most (1 + ratio) times a full snapshot, while '
              'the standby writes about (1 + 1/ratio) times what changed. '
-             '1.0 balances the two; 0 writes every snapshot in full, as '
-             'releases before incremental snapshots did.'),
+             'The default keeps graph_at under 0.3 s at 30,000 vertices on '
+             'a 2-core machine, for about 300 kB stored per 1,000 events '
+             'there; 1.0 stores about a third of that, and reads up to '
+             'twice a full snapshot per replay. 0 writes every snapshot in '
+             'full, as releases before incremental snapshots did.'),
     cfg.IntOpt(
         'snapshot_max_deltas',
         default=100,

@@ -16,8 +16,10 @@
 snapshot + tail), then reads new rows by id and applies them, so a
 standby vitrage-graph (or the API) can take over with the current graph
 at once. It writes a snapshot every ``[persistor] snapshot_interval``
-(events, or seconds with an ``s`` suffix), and on SIGUSR1 (and when it
-stops) it dumps its current graph to ``[replay] dump_path``.
+(events, or seconds with an ``s`` suffix) or ``snapshot_cpu_budget``
+seconds of processing, whichever comes first (``snapshot_policy``), and
+on SIGUSR1 (and when it stops) it dumps its current graph to ``[replay]
+dump_path``.
 
 Ids are allocated when a row is inserted, not when it commits, so a
 reader tailing by id can see id 12 before id 11 commits. The follower
@@ -57,7 +59,12 @@ import time
 from oslo_config import cfg
 from oslo_log import log
 
-from vitrage_persistor.replay import engine, errors, graph_json
+from vitrage_persistor.replay import (
+    engine,
+    errors,
+    graph_json,
+    snapshot_policy,
+)
 from vitrage_persistor.storage import api as storage_api
 from vitrage_persistor.storage import records
 
@@ -68,24 +75,7 @@ LOG = log.getLogger(__name__)
 # had committed in id order.
 GAP_CHECK_INTERVAL = 0.5
 
-
-def parse_interval(text: str) -> tuple[int | None, float | None]:
-    """``"10000"`` -> (10000 events, None); ``"300s"`` -> (None, 300.0)."""
-    text = str(text).strip().lower()
-    try:
-        if text.endswith('s'):
-            seconds = float(text[:-1])
-            if seconds <= 0:
-                raise ValueError(text)
-            return None, seconds
-        events = int(text)
-        if events <= 0:
-            raise ValueError(text)
-        return events, None
-    except ValueError:
-        raise ValueError('bad [persistor] snapshot_interval %r: use a '
-                         'number of events ("10000") or of seconds '
-                         '("300s")' % text) from None
+parse_interval = snapshot_policy.parse_interval
 
 
 def _utcnow() -> datetime.datetime:
@@ -100,8 +90,7 @@ class Follower:
         self.conf = conf
         self.replayer = replayer
         self.store = replayer.store
-        self.every_events, self.every_seconds = parse_interval(
-            conf.persistor.snapshot_interval)
+        self.policy = snapshot_policy.SnapshotPolicy.from_conf(conf)
         self.stop_event = threading.Event()
         self.dump_requested = threading.Event()
         self.install_signals = install_signals
@@ -123,8 +112,6 @@ class Follower:
         self.lags = collections.deque(maxlen=20000)
         self.applied = 0
         self.snapshots = 0
-        self._since_snapshot = 0
-        self._snapshot_at = time.monotonic()
         self._status_at = 0.0
 
     # -- lifecycle ---------------------------------------------------------
@@ -147,7 +134,8 @@ class Follower:
         self.last_key = result.last
         self.last_id = self.floor = max_id
         self.event_count = result.event_count
-        self._since_snapshot = result.applied
+        # its CPU time is not known: the next snapshot comes by count
+        self.policy.applied(result.applied)
         LOG.info('standby starts at event %d with %d events replayed '
                  'after snapshot %s', max_id, result.applied,
                  result.snapshot_id)
@@ -209,7 +197,8 @@ class Follower:
         Every read comes before the first change to the follower's state,
         so a database error leaves it as it was, for the next poll.
         """
-        size = self.conf.replay.page_size
+        # up to where the next snapshot is due, not a page past it
+        size = self.policy.chunk(self.conf.replay.page_size)
         page = list(itertools.islice(self.store.iter_events_by_id(
             after_id=self.last_id, page_size=size), size))
         now = time.monotonic()
@@ -229,7 +218,9 @@ class Follower:
             return 0
         if self.last_key is not None and batch[0].order_key < self.last_key:
             self.out_of_order = True
+        cpu = time.thread_time()
         self.processor.apply(batch, private_payloads=True)
+        self.policy.applied(len(batch), time.thread_time() - cpu)
         wall = _utcnow()
         for event in batch:
             self.lags.append(
@@ -238,7 +229,6 @@ class Follower:
             self.last_key = batch[-1].order_key
         self.applied += len(batch)
         self.event_count += len(batch)
-        self._since_snapshot += len(batch)
         return len(batch)
 
     def _fill_gaps(self, now: float, page: list
@@ -292,11 +282,7 @@ class Follower:
     # -- snapshots, dumps, status -----------------------------------------
 
     def snapshot_due(self) -> bool:
-        if not self._since_snapshot:
-            return False
-        if self.every_events is not None:
-            return self._since_snapshot >= self.every_events
-        return time.monotonic() - self._snapshot_at >= self.every_seconds
+        return self.policy.due()
 
     def maybe_snapshot(self, force: bool = False) -> int | None:
         if not (force or self.snapshot_due()) or self.last_key is None:
@@ -320,8 +306,7 @@ class Follower:
             self.processor, self.tracker, self.last_key, self.last_id,
             self.event_count)
         self.snapshots += 1
-        self._since_snapshot = 0
-        self._snapshot_at = time.monotonic()
+        self.policy.reset()
         LOG.info('snapshot %d covers event %d', snapshot_id,
                  self.last_key.id)
         if self.conf.persistor.event_ttl:

@@ -38,8 +38,10 @@ from vitrage_persistor.tests.functional.replay import base
 class FollowContract:
     """Run once per backend (see the bottom of the module)."""
 
-    def _follower(self, interval='400'):
+    def _follower(self, interval='400', cpu_budget=0.0):
+        # no CPU budget by default: snapshots where the interval says
         self.config(snapshot_interval=interval, group='persistor')
+        self.config(snapshot_cpu_budget=cpu_budget, group='persistor')
         self.config(page_size=300, group='replay')
         return follow.Follower(self.conf, self.replayer,
                                install_signals=False)
@@ -150,7 +152,27 @@ class FollowContract:
         self.store_trace(base.long_trace()[:120], shuffle=False)
         self._catch_up(follower)
         self.assertEqual(120, follower.applied)
-        self.assertEqual(1, len(self.store.list_snapshots()))
+        # on the interval, though a page holds all 120
+        self.assertEqual([50, 100], [m['event_count'] for m in
+                                     self.store.list_snapshots()])
+
+    def test_cpu_budget_writes_snapshots_before_the_interval(self):
+        recs = trace.to_records(base.long_trace()[:260])
+        follower = self._follower('100000', cpu_budget=1e-9)
+        follower.start()
+        self.store.add_batch(recs[:200])
+        follower.poll()  # no cost known yet: one page
+        self.assertEqual(200, follower.applied)
+        self.assertIsNotNone(follower.maybe_snapshot())
+        self.store.add_batch(recs[200:])
+        # the budget is spent by any event: one event, then a snapshot
+        self.assertEqual(1, follower.poll())
+        self.assertTrue(follower.snapshot_due())
+        self.assertIsNotNone(follower.maybe_snapshot())
+        self._catch_up(follower)
+        metas = self.store.list_snapshots()
+        self.assertEqual(list(range(200, 261)),
+                         [m['event_count'] for m in metas])
 
     def test_out_of_order_commits_are_rebuilt_before_snapshot(self):
         events = base.long_trace()

@@ -234,9 +234,11 @@ class TestFill(test_base.BaseTestCase):
                           'properties': {'i': i}})
         return vertices, edges
 
-    def _public(self, vertices, edges):
+    def _public(self, vertices, edges, *before):
+        """What networkx's calls build, after the vertices ``before``."""
         import networkx as nx
         g = nx.MultiDiGraph()
+        g.add_nodes_from(before)
         g.add_nodes_from((x['vitrage_id'], x['properties']) for x in vertices)
         g.add_edges_from((e['source'], e['target'], e['relationship_type'],
                           e['properties']) for e in edges)
@@ -292,14 +294,8 @@ class TestFill(test_base.BaseTestCase):
         slow = nx.MultiDiGraph()
         slow.add_node('first')
         graph_json.fill_adjacency(slow, *self._adjacency(vertices, edges))
-        expected = nx.MultiDiGraph()
-        expected.add_node('first')
-        expected.add_nodes_from((x['vitrage_id'], x['properties'])
-                                for x in vertices)
-        expected.add_edges_from((e['source'], e['target'],
-                                 e['relationship_type'], e['properties'])
-                                for e in by_source)
-        self.assertSameGraph(expected, slow)
+        self.assertSameGraph(self._public(vertices, by_source, 'first'),
+                             slow)
 
     def test_a_graph_with_elements_is_filled_by_the_public_calls(self):
         import networkx as nx
@@ -307,14 +303,7 @@ class TestFill(test_base.BaseTestCase):
         got = nx.MultiDiGraph()
         got.add_node('first')
         graph_json.fill(got, vertices, edges)
-        expected = nx.MultiDiGraph()
-        expected.add_node('first')
-        expected.add_nodes_from((x['vitrage_id'], x['properties'])
-                                for x in vertices)
-        expected.add_edges_from((e['source'], e['target'],
-                                 e['relationship_type'], e['properties'])
-                                for e in edges)
-        self.assertSameGraph(expected, got)
+        self.assertSameGraph(self._public(vertices, edges, 'first'), got)
 
 
 class TestClone(test_base.BaseTestCase):

@@ -50,8 +50,8 @@ from vitrage_persistor.tests.common import records as test_records
 
 
 class NullProcessor:
-    def apply(self, events, private_payloads=False):
-        pass
+    def apply(self, events, private_payloads=False, stop=None):
+        return len(events)
 
 
 class NullReplayer:

@@ -139,15 +139,19 @@ def standby_pass(conf, store, every, mid):
     events = store.iter_events(page_size=2000, until_id=max_id)
     done, last, at_mid, writes = 0, None, None, []
     start = time.perf_counter()
+    pending = []
     while True:
-        chunk = list(itertools.islice(events, policy.chunk(2000)))
+        chunk = pending or list(itertools.islice(events, policy.chunk(2000)))
         if not chunk:
             break
         cpu = time.thread_time()
-        proc.apply(chunk, private_payloads=True)
-        policy.applied(len(chunk), time.thread_time() - cpu)
-        done += len(chunk)
-        last = chunk[-1]
+        # as follow: stopped where the budget runs out, the rest next
+        applied = proc.apply(chunk, private_payloads=True,
+                             stop=budget_stop(policy, cpu))
+        policy.applied(applied, time.thread_time() - cpu)
+        pending = chunk[applied:]
+        done += applied
+        last = chunk[applied - 1]
         if policy.due():
             t = time.perf_counter()
             # max_event_id as the follower has it: the last id it has seen
@@ -164,6 +168,10 @@ def standby_pass(conf, store, every, mid):
     elapsed = time.perf_counter() - start
     tracker.stop()
     return proc, done / elapsed, at_mid, writes
+
+
+def budget_stop(policy, since):
+    return lambda: policy.over_budget(time.thread_time() - since)
 
 
 def baseline_rate(conf, proc, pool, cycles, first, n, rate):
@@ -423,6 +431,9 @@ def main():
                     help='seconds between the walk\'s questions')
     ap.add_argument('--pg', help='PostgreSQL server URL (optional)')
     ap.add_argument('--no-sqlite', action='store_true')
+    ap.add_argument('--keep-db', action='store_true',
+                    help='keep the PostgreSQL database (its URL is '
+                         'printed), for --existing')
     ap.add_argument('--existing', metavar='DB_URL',
                     help='only time the queries again, on a database an '
                          'earlier run filled (one --scales value: its)')
@@ -467,7 +478,10 @@ def main():
             try:
                 row = run_one(args, scale, db_url, pool, cycles, tmp, values)
             finally:
-                if name:
+                if name and args.keep_db:
+                    print('(kept: %s)' % db_url, file=sys.stderr,
+                          flush=True)
+                elif name:
                     _pg_drop(server, name)
             rows.append(row)
             print_row(row)

@@ -112,6 +112,9 @@ class Follower:
         self.lags = collections.deque(maxlen=20000)
         self.applied = 0
         self.snapshots = 0
+        # events read and not applied yet: the rest of a batch stopped at
+        # the CPU budget, applied first by the next poll
+        self._pending: list[records.StoredEvent] = []
         self._status_at = 0.0
 
     # -- lifecycle ---------------------------------------------------------
@@ -197,6 +200,37 @@ class Follower:
         Every read comes before the first change to the follower's state,
         so a database error leaves it as it was, for the next poll.
         """
+        batch, self._pending = self._pending, []
+        if not batch:
+            batch = self._read()
+            if not batch:
+                return 0
+            if self.last_key is not None and (
+                    batch[0].order_key < self.last_key):
+                self.out_of_order = True
+        cpu = time.thread_time()
+        # in order, the events after a stop all come after the snapshot's
+        # key: they wait for the next poll (out of order, the snapshot
+        # replays up to the largest key applied, so all are applied now)
+        stop = None if self.out_of_order else self._stop_at_budget(cpu)
+        done = self.processor.apply(batch, private_payloads=True, stop=stop)
+        self.policy.applied(done, time.thread_time() - cpu)
+        batch, self._pending = batch[:done], batch[done:]
+        wall = _utcnow()
+        for event in batch:
+            self.lags.append(
+                (wall - event.collector_timestamp).total_seconds())
+        if self.last_key is None or batch[-1].order_key > self.last_key:
+            self.last_key = batch[-1].order_key
+        self.applied += len(batch)
+        self.event_count += len(batch)
+        return len(batch)
+
+    def _stop_at_budget(self, since: float):
+        return lambda: self.policy.over_budget(time.thread_time() - since)
+
+    def _read(self) -> list[records.StoredEvent]:
+        """The new rows and the late ones of the gap window, in order."""
         # up to where the next snapshot is due, not a page past it
         size = self.policy.chunk(self.conf.replay.page_size)
         page = list(itertools.islice(self.store.iter_events_by_id(
@@ -213,23 +247,7 @@ class Follower:
             self.last_id = page[-1].id
             self._marks.append((self.last_id, now))
         self._advance_floor(now)
-        batch = sorted(page + filled, key=lambda e: e.order_key)
-        if not batch:
-            return 0
-        if self.last_key is not None and batch[0].order_key < self.last_key:
-            self.out_of_order = True
-        cpu = time.thread_time()
-        self.processor.apply(batch, private_payloads=True)
-        self.policy.applied(len(batch), time.thread_time() - cpu)
-        wall = _utcnow()
-        for event in batch:
-            self.lags.append(
-                (wall - event.collector_timestamp).total_seconds())
-        if self.last_key is None or batch[-1].order_key > self.last_key:
-            self.last_key = batch[-1].order_key
-        self.applied += len(batch)
-        self.event_count += len(batch)
-        return len(batch)
+        return sorted(page + filled, key=lambda e: e.order_key)
 
     def _fill_gaps(self, now: float, page: list
                    ) -> list[records.StoredEvent]:

@@ -296,13 +296,16 @@ class VitrageProcessor:
     def graph(self):
         return self._processor.entity_graph
 
-    def apply(self, events, private_payloads: bool = False) -> None:
+    def apply(self, events, private_payloads: bool = False,
+              stop=None) -> int:
         """Apply stored events, in the order given, to the graph.
 
         The processor mutates the event it is given (it adds graph query
         results), so each payload is deep-copied first -- unless the
         caller says the payloads are private: freshly decoded from the
         database for this replay alone, which is already a deep copy.
+        ``stop``, called after each event, ends the run early when it
+        returns true. Returns how many events were applied.
         """
         from vitrage.datasources import transformer_base
         from vitrage.utils import datetime as vitrage_datetime
@@ -316,15 +319,20 @@ class VitrageProcessor:
             transformer_base.uuidutils = _ReplayUuids(saved_uuids)
             vitrage_datetime.format_timestamp = _ReplayTimestamps(
                 saved_format)
+            done = 0
             try:
                 for event in events:
                     self._apply_one(event, private_payloads)
+                    done += 1
+                    if stop is not None and stop():
+                        break
             finally:
                 vitrage_datetime.format_timestamp = saved_format
                 transformer_base.uuidutils = saved_uuids
                 base.key_to_uuid_cache = saved_cache
                 timeutils.clear_time_override()
                 _ACTIVE.event_id = None
+        return done
 
     def _apply_one(self, event, private: bool) -> None:
         when = event.collector_timestamp

@@ -97,14 +97,31 @@ class SnapshotPolicy:
         return bool(self.cpu_budget) and self.cpu_seconds >= self.cpu_budget
 
     def chunk(self, page_size: int) -> int:
-        """How many events to read and apply next (at least one)."""
+        """How many events to read and apply next (at least one).
+
+        A limit already reached (a snapshot postponed, say while ids are
+        missing) limits nothing: the next snapshot comes as soon as it
+        can, and the standby goes on a page at a time meanwhile.
+        """
         size = page_size
-        if self.every_events is not None:
+        if self.every_events is not None and self.events < self.every_events:
             size = min(size, self.every_events - self.events)
-        if self.cpu_budget:
+        if self.cpu_budget and self.cpu_seconds < self.cpu_budget:
             cost = (self.cpu_seconds / self.events if self.events
                     and self.cpu_seconds > 0 else self.cost_per_event)
             if cost:
                 left = self.cpu_budget - self.cpu_seconds
                 size = min(size, math.ceil(left / cost))
         return max(1, size)
+
+    def over_budget(self, cpu_seconds: float) -> bool:
+        """Whether ``cpu_seconds`` more would spend the CPU budget.
+
+        For a caller that stops applying events there, so that a costly
+        event is the last one before a snapshot rather than somewhere in
+        the tail of the replays after it. False when the budget was
+        already spent before (see :meth:`chunk`).
+        """
+        return (bool(self.cpu_budget)
+                and self.cpu_seconds < self.cpu_budget
+                <= self.cpu_seconds + cpu_seconds)

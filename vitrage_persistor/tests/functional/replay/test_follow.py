@@ -157,22 +157,31 @@ class FollowContract:
                                      self.store.list_snapshots()])
 
     def test_cpu_budget_writes_snapshots_before_the_interval(self):
-        recs = trace.to_records(base.long_trace()[:260])
+        recs = trace.to_records(base.long_trace()[:60])
+        # any event spends this budget: it stops after each one
         follower = self._follower('100000', cpu_budget=1e-9)
         follower.start()
-        self.store.add_batch(recs[:200])
-        follower.poll()  # no cost known yet: one page
-        self.assertEqual(200, follower.applied)
-        self.assertIsNotNone(follower.maybe_snapshot())
-        self.store.add_batch(recs[200:])
-        # the budget is spent by any event: one event, then a snapshot
-        self.assertEqual(1, follower.poll())
+        self.store.add_batch(recs)
+        self.assertEqual(1, follower.poll())  # the other 59 wait
         self.assertTrue(follower.snapshot_due())
         self.assertIsNotNone(follower.maybe_snapshot())
         self._catch_up(follower)
-        metas = self.store.list_snapshots()
-        self.assertEqual(list(range(200, 261)),
-                         [m['event_count'] for m in metas])
+        self.assertEqual(60, follower.applied)
+        self.assertEqual(list(range(1, 61)), [
+            m['event_count'] for m in self.store.list_snapshots()])
+        # each snapshot holds exactly the events up to its key
+        expected = self.replayer.graph_at(use_snapshots=False)
+        self.assertEqual(
+            json.dumps(expected.processor.to_document(), sort_keys=True),
+            json.dumps(follower.processor.to_document(), sort_keys=True))
+        for meta in self.store.list_snapshots()[::15]:
+            got = self.replayer.graph_at(event_id=meta['last_event_id'])
+            self.assertEqual(meta['id'], got.snapshot_id)
+            want = self.replayer.graph_at(event_id=meta['last_event_id'],
+                                          use_snapshots=False)
+            self.assertEqual(
+                json.dumps(want.processor.to_document(), sort_keys=True),
+                json.dumps(got.processor.to_document(), sort_keys=True))
 
     def test_out_of_order_commits_are_rebuilt_before_snapshot(self):
         events = base.long_trace()

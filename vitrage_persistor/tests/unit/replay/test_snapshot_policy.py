@@ -60,9 +60,14 @@ class TestSnapshotPolicy(test_base.BaseTestCase):
         policy.applied(50, 0.02)  # 0.4 ms per event
         self.assertFalse(policy.due())
         self.assertEqual(200, policy.chunk(2000))  # 0.08 s left
+        self.assertFalse(policy.over_budget(0.07))
+        self.assertTrue(policy.over_budget(0.08))
         policy.applied(100, 0.09)
         self.assertTrue(policy.due())
-        self.assertEqual(1, policy.chunk(2000))  # over: one at a time
+        # spent (a snapshot postponed): no limit, no stop, until it comes;
+        # the interval still limits
+        self.assertEqual(350, policy.chunk(2000))
+        self.assertFalse(policy.over_budget(5.0))
         policy.reset()
         # the last interval's cost carries over
         self.assertAlmostEqual(0.11 / 150, policy.cost_per_event)
@@ -74,7 +79,10 @@ class TestSnapshotPolicy(test_base.BaseTestCase):
         policy = snapshot_policy.SnapshotPolicy(500, None, cpu_budget=0.0)
         policy.applied(10, 50.0)
         self.assertFalse(policy.due())
+        self.assertFalse(policy.over_budget(50.0))
         self.assertEqual(490, policy.chunk(2000))
+        policy.applied(490)
+        self.assertEqual(2000, policy.chunk(2000))  # postponed: a page
 
     def test_from_conf_and_bad_interval(self):
         from vitrage_persistor import service

@@ -372,6 +372,10 @@ class Follower:
         """Write the current graph (snapshot JSON form) for a failover."""
         if self.processor is None:
             return None
+        # the status says every id up to last_id is in the graph: the
+        # rest of a batch stopped at the CPU budget goes in first
+        while self._pending:
+            self.poll()
         document = self.processor.to_document()
         document['standby'] = self.status()
         path = self.conf.replay.dump_path

@@ -174,6 +174,23 @@ class FollowContract:
         self.assertEqual(
             json.dumps(expected.processor.to_document(), sort_keys=True),
             json.dumps(follower.processor.to_document(), sort_keys=True))
+        # a dump (failover, SIGUSR1) holds every id up to last_event_id
+        self.store.add_batch(trace.to_records(base.long_trace()[:80])[60:])
+        # no cost known: it reads a page, applies one, keeps the rest
+        follower.policy.cost_per_event = None
+        self.assertEqual(1, follower.poll())
+        self.assertEqual(61, follower.applied)
+        path = follower.dump()
+        with open(path) as f:
+            dumped = json.load(f)
+        self.assertEqual(80, follower.applied)
+        expected = self.replayer.graph_at(use_snapshots=False)
+        self.assertEqual(expected.max_event_id,
+                         dumped['standby']['last_event_id'])
+        del dumped['standby']
+        self.assertEqual(
+            json.dumps(expected.processor.to_document(), sort_keys=True),
+            json.dumps(dumped, sort_keys=True))
         for meta in self.store.list_snapshots()[::15]:
             got = self.replayer.graph_at(event_id=meta['last_event_id'])
             self.assertEqual(meta['id'], got.snapshot_id)

@@ -291,17 +291,15 @@ class Replayer:
         if kept is None or wanted[:len(kept.chain)] != kept.chain:
             again = self._last_miss == wanted[:1]
             self._last_miss = wanted[:1]
-            if not again:
-                snapshot = self.load_snapshot(meta)
-                if snapshot is None:
-                    return None
-                return snapshot, graph_json.load(snapshot.graph)
-            self._kept = None  # its memory, before the next one is built
+            if again:
+                self._kept = None  # its memory, before the next is built
             snapshot = self.load_snapshot(meta)
             if snapshot is None:
                 return None
-            graph, cache = graph_json.load(snapshot.graph)
-            kept = _Kept(wanted, graph, cache)
+            built = graph_json.load(snapshot.graph)
+            if not again:
+                return snapshot, built
+            kept = _Kept(wanted, *built)
         else:
             more = [i for i, _ in wanted[len(kept.chain):]]
             deltas = self.store.get_snapshots(more) if more else []

@@ -23,7 +23,7 @@ these is reached since the last one:
   time. A replay then applies at most about that much processing after
   its snapshot, whatever the graph's size or the events' kind: at
   30,000 vertices a zone's snapshot event costs Vitrage 0.17 s, an
-  instance's 0.3 ms.
+  instance's 0.1 ms.
 
 :meth:`SnapshotPolicy.chunk` says how many events to apply next so that
 a snapshot lands on the limit instead of a page later: the events left
